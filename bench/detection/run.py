@@ -1,0 +1,160 @@
+"""Detection benchmark: scenario families x seeds, the detector against the naive baseline.
+
+For every (family, seed) the scenario generator exports a building trace with its ground truth;
+the trace is replayed through the detector exactly as ``gateway backtest`` does, and the same
+closed days are judged by the naive "digital whistle" rule (``baseline.py``). Both are scored
+with ``score.py``. Seeds are split: tuning seeds (the ones anybody may look at while changing
+the detector) and report seeds (the table in docs/benchmarks.md comes from these only).
+
+    python bench/detection/run.py                       # report seeds, all families
+    python bench/detection/run.py --seeds tune          # the tuning seeds
+    python bench/detection/run.py --families small_demo --seeds 1 --markdown -
+
+Writes a Markdown table (``--markdown``, default docs/benchmarks-detection.md is not touched
+unless asked) and prints it. Timings are wall-clock on this machine, one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1]))
+
+from baseline import WhistleRule  # noqa: E402
+from score import Score, read_alerts, read_truth, score  # noqa: E402
+
+from firmware_sim.scenarios import FAMILIES, export_scenario  # noqa: E402
+from gateway.backtest import run_backtest  # noqa: E402
+from gateway.config import load_detection_config  # noqa: E402
+from gateway.trace_reader import open_trace  # noqa: E402
+
+TUNE_SEEDS = (101, 102, 103)
+REPORT_SEEDS = (1, 2, 3, 4, 5)
+BENCH_FAMILIES = ("mixed_city", "confounder_heavy", "hidden_rentals")
+
+
+@dataclass
+class RunResult:
+    family: str
+    seed: int
+    detector: Score
+    baseline: Score
+    replay_seconds: float
+    meter_rows: int
+
+
+def run_one(family: str, seed: int, workdir: Path, config: Path | None = None) -> RunResult:
+    trace_dir = workdir / f"{family}-{seed}"
+    export_scenario(family, seed, trace_dir)
+    trace = open_trace(trace_dir)
+    whistle = WhistleRule()
+    alerts_path = trace_dir / "alerts.jsonl"
+    with alerts_path.open("w", encoding="utf-8") as sink:
+        report = run_backtest(
+            trace, load_detection_config(config, trace.meta.rules), "bench", sink, whistle.observe
+        )
+    truth = read_truth(trace_dir / "truth.csv")
+    days = float(report.days)
+    units = len(trace.units)
+    return RunResult(
+        family,
+        seed,
+        score(truth, read_alerts(alerts_path), units, days),
+        score(truth, whistle.alerts, units, days),
+        report.seconds,
+        report.meter_rows,
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _days(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def table(results: list[RunResult]) -> str:
+    lines = [
+        "| family | rule | seeds | rentals | precision | recall | median delay (d) |"
+        " p90 delay (d) | false alarms / 1000 unit-months | false alarms by confounder |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for family in dict.fromkeys(r.family for r in results):
+        mine = [r for r in results if r.family == family]
+        seeds = ",".join(str(r.seed) for r in mine)
+        for rule in ("detector", "baseline"):
+            total = mine[0].detector if rule == "detector" else mine[0].baseline
+            for r in mine[1:]:
+                total = total.add(r.detector if rule == "detector" else r.baseline)
+            by_label = ", ".join(
+                f"{label} {n}" for label, n in total.false_alarms_by_label.most_common()
+            )
+            name = "detector" if rule == "detector" else "whistle (k x standard)"
+            lines.append(
+                f"| {family} | {name} | {seeds} | {total.rentals} | {_pct(total.precision)} |"
+                f" {_pct(total.recall)} | {_days(total.median_delay)} |"
+                f" {_days(total.p90_delay)} | {total.false_alarms_per_1000_unit_months:.1f} |"
+                f" {by_label or '-'} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", nargs="+", default=list(BENCH_FAMILIES))
+    parser.add_argument("--seeds", nargs="+", default=["report"])
+    parser.add_argument("--markdown", type=Path, help="write the table here ('-' for stdout)")
+    parser.add_argument(
+        "--config", type=Path, help="detector settings to try (TOML, as gateway backtest --config)"
+    )
+    args = parser.parse_args(argv)
+    seeds: list[int] = []
+    for item in args.seeds:
+        seeds.extend(
+            REPORT_SEEDS if item == "report" else TUNE_SEEDS if item == "tune" else [int(item)]
+        )
+    unknown = [f for f in args.families if f not in FAMILIES]
+    if unknown:
+        parser.error(f"unknown families {unknown}; known: {', '.join(FAMILIES)}")
+    results = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for family in args.families:
+            for seed in seeds:
+                result = run_one(family, seed, Path(tmp), args.config)
+                print(
+                    f"{family} seed {seed}: replay {result.replay_seconds:.1f} s for"
+                    f" {result.meter_rows} meter rows; detector P={_pct(result.detector.precision)}"
+                    f" R={_pct(result.detector.recall)}"
+                    f" FA={result.detector.false_alarms}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                results.append(result)
+    out = io.StringIO()
+    out.write(table(results) + "\n\n")
+    out.write(
+        f"Measured {datetime.now().astimezone():%Y-%m-%d} on {platform.machine()}"
+        f" ({platform.processor() or 'unknown cpu'}), Python {platform.python_version()},"
+        f" {time.perf_counter() - started:.0f} s in all.\n"
+    )
+    text = out.getvalue()
+    if args.markdown is not None and str(args.markdown) != "-":
+        args.markdown.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

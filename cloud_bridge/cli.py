@@ -1,0 +1,141 @@
+"""``cloud-bridge``: the cloud bridge's command line (run, check-config, tickets)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cloud_bridge.config import BridgeConfig, load_bridge_config
+from cloud_bridge.errors import BridgeError, ConfigError
+from cloud_bridge.service import install_stop_signals, run_bridge
+from cloud_bridge.tickets_db import TicketsDB
+from simclock import SimClock
+
+app = typer.Typer(
+    help="The cloud bridge: verifies building alerts, keeps the tickets, serves the API and UI.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# soft_wrap: an error line stays one line, whatever the terminal width, so it can be grepped.
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+ConfigPath = Annotated[Path, typer.Argument(help="The bridge's TOML configuration file.")]
+SimStart = Annotated[
+    str | None,
+    typer.Option(help="Run on a simulated clock starting at this ISO 8601 time (demo, tests)."),
+]
+SimAnchor = Annotated[
+    float | None,
+    typer.Option(help="Wall-clock Unix time at which the simulated clock reads --sim-start."),
+]
+TimeScale = Annotated[float, typer.Option(help="Simulated seconds per wall second.")]
+LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
+
+
+def _load(config_path: Path) -> BridgeConfig:
+    try:
+        return load_bridge_config(config_path)
+    except ConfigError as err:
+        for line in str(err).splitlines():
+            err_console.print(f"[red]invalid configuration[/red] {line}", markup=True)
+        raise typer.Exit(2) from err
+
+
+def _fail(what: str, err: Exception) -> typer.Exit:
+    err_console.print(f"[red]{what}[/red] {err}")
+    return typer.Exit(2)
+
+
+@app.command()
+def run(
+    config_path: ConfigPath,
+    sim_start: SimStart = None,
+    sim_anchor: SimAnchor = None,
+    time_scale: TimeScale = 1.0,
+    log_level: LogLevel = "INFO",
+) -> None:
+    """Run the bridge (MQTT ingest, tickets, HTTP API and web UI) until SIGTERM or Ctrl-C."""
+    config = _load(config_path)
+    try:
+        _setup_logging(log_level)
+        clock = SimClock.from_args(sim_start, sim_anchor, time_scale)
+    except ValueError as err:
+        raise _fail("cannot start", err) from err
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await run_bridge(config, clock, stop)
+
+    try:
+        asyncio.run(main())
+    except BridgeError as err:
+        raise _fail("cannot start", err) from err
+
+
+@app.command("check-config")
+def check_config(config_path: ConfigPath) -> None:
+    """Validate a configuration file and the public keys it names; print OK or the errors."""
+    config = _load(config_path)
+    keys = sum(len(g.keys) for g in config.registry.values())
+    typer.echo(
+        f"OK: bridge {config.bridge.instance}; street offices: {len(config.street_offices)};"
+        f" gateways: {len(config.gateways)} ({keys} public keys);"
+        f" database {config.safe_database_url()}"
+    )
+
+
+@app.command()
+def tickets(
+    config_path: ConfigPath,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open tickets.")] = False,
+) -> None:
+    """Show the tickets in the bridge's database."""
+    config = _load(config_path)
+    db = TicketsDB(config.bridge.database_url, actor=config.bridge.instance)
+    try:
+        db.create_schema()
+        rows = db.list_tickets(open_only=open_only)
+    except BridgeError as err:
+        raise _fail("cannot read tickets", err) from err
+    finally:
+        db.close()
+    if as_json:
+        typer.echo(json.dumps([t.as_json() for t in rows], indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo("no tickets")
+        return
+    table = Table("#", "state", "unit", "kind", "gateway", "street office", "estimate", "cap")
+    for t in rows:
+        table.add_row(
+            str(t.id),
+            t.state,
+            t.unit_id,
+            t.kind,
+            t.gateway_id,
+            config.office_name(t.street_office),
+            f"{t.estimate_point:g} ({t.estimate_low:g}-{t.estimate_high:g})",
+            str(t.legal_cap),
+        )
+    Console().print(table)
+
+
+def _setup_logging(level: str) -> None:
+    if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"--log-level: must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

@@ -1,0 +1,218 @@
+"""MQTT ingest: receive signed alerts, verify them, record them, acknowledge them.
+
+Subscribes at QoS 1 to ``$share/<group>/<prefix>/+/alert`` (MQTT 5; several bridge instances in
+one group split the messages between them) or to ``<prefix>/+/alert`` over MQTT 3.1.1. Each
+message is verified (:mod:`cloud_bridge.verification`), recorded (:mod:`cloud_bridge.tickets_db`,
+in a worker thread so the event loop never waits on the database) and answered on
+``<prefix>/<gateway>/ack`` with ``accepted``, ``duplicate`` or ``rejected``.
+
+A refused message is logged at WARNING with its reason and the loop carries on. A message that
+could not be stored is not acknowledged: the gateway keeps it and sends it again. A lost broker
+connection is retried with jittered exponential back-off; each change of state is logged once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+
+from cloud_bridge.config import BridgeConfig
+from cloud_bridge.contract import contract_errors
+from cloud_bridge.errors import StorageError
+from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.verification import RejectedMessage, verify_alert
+from simclock import SimClock
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    topic: str
+    body: dict[str, Any]
+
+
+class AlertIngest:
+    def __init__(self, config: BridgeConfig, db: TicketsDB, clock: SimClock) -> None:
+        self._config = config
+        self._db = db
+        self._clock = clock
+        self._subscribed = asyncio.Event()
+        self._broker_down = False
+        self._db_down = False
+        self._backoff = BACKOFF_START_S
+
+    @property
+    def connected(self) -> bool:
+        """Subscribed to the alerts right now."""
+        return self._subscribed.is_set()
+
+    async def wait_subscribed(self) -> None:
+        await self._subscribed.wait()
+
+    async def run(self) -> None:
+        """Receive and answer alerts until cancelled, reconnecting as long as it takes."""
+        mqtt = self._config.mqtt
+        try:
+            while True:
+                try:
+                    await self._session()
+                except aiomqtt.MqttError as err:
+                    self._subscribed.clear()
+                    log.log(
+                        logging.DEBUG if self._broker_down else logging.WARNING,
+                        "MQTT broker %s:%d unavailable (%s); retrying with back-off",
+                        mqtt.host,
+                        mqtt.port,
+                        err,
+                    )
+                    self._broker_down = True
+                    await asyncio.sleep(self._backoff * random.uniform(0.5, 1.5))
+                    self._backoff = min(self._backoff * 2, BACKOFF_MAX_S)
+        finally:
+            self._subscribed.clear()
+
+    async def _session(self) -> None:
+        """One broker connection: subscribe, then answer every message until it drops."""
+        mqtt = self._config.mqtt
+        client = aiomqtt.Client(
+            mqtt.host,
+            mqtt.port,
+            identifier=self._config.client_id,
+            username=mqtt.username,
+            password=mqtt.password,
+            protocol=(
+                aiomqtt.ProtocolVersion.V5 if mqtt.protocol == "5" else aiomqtt.ProtocolVersion.V311
+            ),
+            keepalive=mqtt.keepalive_s,
+        )
+        async with client:
+            await self._subscribe(client)
+            self._backoff = BACKOFF_START_S
+            async for message in client.messages:
+                ack = await self.process(message.topic.value, _payload_bytes(message))
+                if ack is not None:
+                    await client.publish(ack.topic, json.dumps(ack.body), qos=1)
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        subscription = self._config.alert_subscription
+        granted = await client.subscribe(subscription, qos=1)
+        refused = [
+            code
+            for code in granted
+            if (code >= 0x80 if isinstance(code, int) else getattr(code, "is_failure", False))
+        ]
+        if refused:
+            raise aiomqtt.MqttError(
+                f"the broker refused the subscription {subscription}: {refused[0]}"
+            )
+        self._subscribed.set()
+        self._broker_down = False
+        log.info(
+            "connected to MQTT broker %s:%d as %s, subscribed to %s",
+            self._config.mqtt.host,
+            self._config.mqtt.port,
+            self._config.client_id,
+            subscription,
+        )
+
+    async def process(self, topic: str, payload: bytes) -> Ack | None:
+        """Verify and record one message; the ack to publish, if any."""
+        now = self._clock.now()
+        verdict = verify_alert(
+            topic, payload, self._config.registry, now.timestamp(), self._config.limits
+        )
+        if isinstance(verdict, RejectedMessage):
+            log.warning("refused message on %s: %s", topic, verdict.reason)
+            return self._ack(
+                verdict.gateway_id, verdict.alert_id, verdict.seq, "rejected", None, verdict.reason
+            )
+        office = self._config.registry[verdict.gateway_id].street_office
+        try:
+            outcome = await asyncio.to_thread(self._db.record_alert, verdict, office, now)
+        except StorageError as err:
+            log.log(
+                logging.DEBUG if self._db_down else logging.ERROR,
+                "could not record %s (%s); not acknowledged, the gateway will send it again",
+                verdict.alert_id,
+                err,
+            )
+            self._db_down = True
+            return None
+        if self._db_down:
+            log.info("tickets database reachable again")
+            self._db_down = False
+        seq = f"{verdict.boot_epoch}/{verdict.counter}"
+        if outcome.status == "rejected":
+            log.warning(
+                "refused %s from %s (seq %s): %s",
+                verdict.alert_id,
+                verdict.gateway_id,
+                seq,
+                outcome.reason,
+            )
+        elif outcome.status == "duplicate":
+            log.info(
+                "duplicate of %s (seq %s): ticket #%s", verdict.alert_id, seq, outcome.ticket_id
+            )
+        else:
+            log.info(
+                "accepted %s revision %d from %s (seq %s): ticket #%s",
+                verdict.alert_id,
+                verdict.revision,
+                verdict.gateway_id,
+                seq,
+                outcome.ticket_id,
+            )
+        return self._ack(
+            verdict.gateway_id,
+            verdict.alert_id,
+            verdict.seq,
+            outcome.status,
+            outcome.ticket_id,
+            outcome.reason,
+        )
+
+    def _ack(
+        self,
+        gateway_id: str | None,
+        alert_id: str | None,
+        seq: dict[str, int] | None,
+        status: str,
+        ticket_id: int | None,
+        reason: str,
+    ) -> Ack | None:
+        """An ack for a registered gateway, when the message said which of its messages it is."""
+        if gateway_id is None or alert_id is None or seq is None:
+            return None
+        body: dict[str, Any] = {
+            "alert_id": alert_id,
+            "seq": seq,
+            "status": status,
+            "ticket_id": ticket_id,
+        }
+        if reason:
+            body["reason"] = reason
+        problems = contract_errors("ack", body)
+        if problems:
+            log.error("not sending an ack that breaks the contract: %s", "; ".join(problems))
+            return None
+        return Ack(self._config.topic(gateway_id, "ack"), body)
+
+
+def _payload_bytes(message: aiomqtt.Message) -> bytes:
+    payload = message.payload
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if payload is None:
+        return b""
+    return str(payload).encode()

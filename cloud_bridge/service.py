@@ -1,0 +1,119 @@
+"""The bridge process: MQTT ingest and the HTTP server in one event loop, one task group.
+
+Tasks (named): ``ingest`` (restarted with back-off should it ever fail unexpectedly; the one
+place that catches every exception) and ``http`` (uvicorn, on a socket bound before the group
+starts, so a port in use is a clear start-up error). The stop event (set by SIGTERM or SIGINT
+through :func:`install_stop_signals`) ends both: uvicorn finishes its open requests, ingest is
+cancelled between messages, the database is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+
+import uvicorn
+
+from cloud_bridge.config import BridgeConfig
+from cloud_bridge.errors import BridgeError
+from cloud_bridge.http_api import create_app
+from cloud_bridge.ingest import AlertIngest
+from cloud_bridge.tickets_db import TicketsDB
+from simclock import SimClock
+
+log = logging.getLogger(__name__)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the service owns SIGTERM and SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for the HTTP server; :class:`BridgeError` if the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise BridgeError(f"http: cannot listen on {host}:{port}: {err.strerror}") from err
+    return sock
+
+
+async def run_bridge(
+    config: BridgeConfig, clock: SimClock, stop: asyncio.Event, *, db: TicketsDB | None = None
+) -> None:
+    """Run until ``stop`` is set. Raises :class:`BridgeError` when it cannot start (database
+    unreachable, HTTP port taken)."""
+    own_db = db is None
+    db = db or TicketsDB(config.bridge.database_url, actor=config.bridge.instance)
+    sockets: list[socket.socket] = []
+    try:
+        await asyncio.to_thread(db.create_schema)
+        ingest = AlertIngest(config, db, clock)
+        server = None
+        if config.http.enabled:
+            sockets.append(listening_socket(config.http.host, config.http.port))
+            app = create_app(db, config, clock=clock, mqtt_connected=lambda: ingest.connected)
+            server = _EmbeddedServer(
+                uvicorn.Config(
+                    app,
+                    host=config.http.host,
+                    port=config.http.port,
+                    log_config=None,
+                    access_log=False,
+                    lifespan="off",
+                )
+            )
+        log.info(
+            "cloud bridge %s: gateways: %d, street offices: %d, database %s%s",
+            config.bridge.instance,
+            len(config.gateways),
+            len(config.street_offices),
+            db.safe_url,
+            f", HTTP on http://{config.http.host}:{config.http.port}/" if server else "",
+        )
+        async with asyncio.TaskGroup() as group:
+            ingest_task = group.create_task(supervised("ingest", ingest.run), name="ingest")
+            if server is not None:
+                group.create_task(server.serve(sockets=sockets), name="http")
+            await stop.wait()
+            log.info("cloud bridge %s stopping", config.bridge.instance)
+            ingest_task.cancel()
+            if server is not None:
+                server.should_exit = True
+    finally:
+        for sock in sockets:
+            sock.close()
+        if own_db:
+            db.close()
+
+
+async def supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Run ``run`` until it returns; restart it after an unexpected failure (a bug), logging
+    each failure with its traceback, with jittered back-off."""
+    backoff = 1.0
+    while True:
+        try:
+            await run()
+            return
+        except Exception:  # the one supervisor: a bug must not stop the bridge
+            log.exception("task %s failed; restarting it", name)
+            await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+            backoff = min(backoff * 2, 60.0)

@@ -1,0 +1,219 @@
+"""Is this MQTT message a genuine, current alert from a registered gateway? Bytes in, verdict out.
+
+:func:`verify_alert` runs the checks of the wire contract (docs/wire-contract.md) in its order:
+
+1. the topic names a registered gateway;
+2. the protected header's ``alg`` is ``Ed25519`` and its ``kid`` is one of that gateway's keys;
+3. the signature verifies;
+4. the claims validate against ``envelope-claims.schema.json``;
+5. ``iss``, the topic's gateway and ``alert.gateway_id`` agree, and the signed topic is this one;
+6. ``iat`` lies inside the replay window and not too far in the future.
+
+The first failing check gives the verdict: a :class:`RejectedMessage` with a short reason a
+person can read in a log. Whether a sequence was seen before (check 7) is the database's job.
+No I/O here: keys, time and limits are passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jws
+from joserfc.errors import BadSignatureError, JoseError
+from joserfc.jwk import OKPKey
+
+from cloud_bridge.contract import contract_errors
+
+ALGORITHM = "Ed25519"
+MAX_REASON_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class KnownGateway:
+    """A registered gateway: its public keys by key id (RFC 7638 thumbprint) and its office."""
+
+    gateway_id: str
+    street_office: str
+    keys: Mapping[str, OKPKey]
+
+
+GatewayRegistry = Mapping[str, KnownGateway]
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationLimits:
+    max_clock_skew_s: float = 300.0
+    max_message_age_s: float = 30 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedAlert:
+    """An alert whose signature, claims and time checked out. ``token`` is the message as
+    received (the proof a third party can verify again); ``payload_sha256`` identifies it."""
+
+    gateway_id: str
+    topic: str
+    kid: str
+    iat: int
+    boot_epoch: int
+    counter: int
+    alert: Mapping[str, Any]
+    token: str
+    payload_sha256: str
+
+    @property
+    def alert_id(self) -> str:
+        return str(self.alert["alert_id"])
+
+    @property
+    def revision(self) -> int:
+        return int(self.alert["revision"])
+
+    @property
+    def unit_id(self) -> str:
+        return str(self.alert["unit_id"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.alert["kind"])
+
+    @property
+    def seq(self) -> dict[str, int]:
+        return {"boot_epoch": self.boot_epoch, "counter": self.counter}
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedMessage:
+    """Why a message was refused. ``gateway_id`` is set only for a registered gateway (then an
+    ack can be sent); ``alert_id`` and ``seq`` when they could be read, even unverified, so the
+    gateway can tell which of its messages was refused."""
+
+    reason: str
+    gateway_id: str | None = None
+    alert_id: str | None = None
+    seq: dict[str, int] | None = None
+
+
+def verify_alert(
+    topic: str,
+    payload: bytes,
+    registry: GatewayRegistry,
+    now_unix: float,
+    limits: VerificationLimits,
+) -> VerifiedAlert | RejectedMessage:
+    # 1. The topic names a registered gateway.
+    parts = topic.split("/")
+    if len(parts) < 3 or parts[-1] != "alert":
+        return RejectedMessage(_short(f"not an alert topic: {topic!r}"))
+    gateway_id = parts[-2]
+    gateway = registry.get(gateway_id)
+    if gateway is None:
+        return RejectedMessage(_short(f"unknown gateway {gateway_id!r}"))
+
+    # 2. The header names the algorithm and one of the gateway's keys.
+    try:
+        unverified = jws.extract_compact(payload)
+    except (JoseError, ValueError, TypeError):
+        return RejectedMessage("not a JWS compact serialization", gateway_id)
+    claims_guess = _json_object(unverified.payload)
+    alert_id, seq = _identity(claims_guess)
+
+    def reject(reason: str) -> RejectedMessage:
+        return RejectedMessage(_short(reason), gateway_id, alert_id, seq)
+
+    header = unverified.protected
+    if header.get("alg") != ALGORITHM:
+        return reject(f"unsupported alg {header.get('alg')!r} (expected {ALGORITHM!r})")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or kid not in gateway.keys:
+        return reject(f"unknown key id {kid!r} for gateway {gateway_id!r}")
+    key = gateway.keys[kid]
+
+    # 3. The signature verifies.
+    try:
+        verified = jws.deserialize_compact(payload, key, algorithms=[ALGORITHM])
+    except BadSignatureError:
+        return reject("bad signature")
+    except (JoseError, ValueError, TypeError) as err:
+        return reject(f"unreadable JWS: {err}")
+
+    # 4. The claims follow the schema.
+    claims = _json_object(verified.payload)
+    if claims is None:
+        return reject("payload is not a JSON object")
+    problems = contract_errors("envelope-claims", claims)
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        return reject(f"schema: {problems[0]}{more}")
+    alert = claims["alert"]
+
+    # 5. Issuer, topic and body agree.
+    if claims["iss"] != gateway_id:
+        return reject(f"iss {claims['iss']!r} does not match the topic's gateway {gateway_id!r}")
+    if alert["gateway_id"] != gateway_id:
+        return reject(
+            f"alert.gateway_id {alert['gateway_id']!r} does not match the topic's gateway"
+            f" {gateway_id!r}"
+        )
+    if claims["topic"] != topic:
+        return reject(f"topic mismatch: signed for {claims['topic']!r}, received on {topic!r}")
+
+    # 6. Neither too old nor from the future.
+    iat = int(claims["iat"])
+    age = now_unix - iat
+    if age > limits.max_message_age_s:
+        return reject(f"stale: iat is {_duration(age)} old")
+    if -age > limits.max_clock_skew_s:
+        return reject(f"from the future: iat is {_duration(-age)} ahead")
+
+    return VerifiedAlert(
+        gateway_id=gateway_id,
+        topic=topic,
+        kid=kid,
+        iat=iat,
+        boot_epoch=int(claims["seq"]["boot_epoch"]),
+        counter=int(claims["seq"]["counter"]),
+        alert=alert,
+        token=payload.decode("ascii"),
+        payload_sha256=hashlib.sha256(payload).hexdigest(),
+    )
+
+
+def _json_object(raw: bytes | str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _identity(claims: Mapping[str, Any] | None) -> tuple[str | None, dict[str, int] | None]:
+    """The alert id and sequence of a message, read before (or without) verification, only when
+    they have the shapes an ack needs."""
+    if claims is None:
+        return None, None
+    alert = claims.get("alert")
+    alert_id = alert.get("alert_id") if isinstance(alert, dict) else None
+    raw_seq = claims.get("seq")
+    seq = None
+    if isinstance(raw_seq, dict):
+        numbers = {name: raw_seq.get(name) for name in ("boot_epoch", "counter")}
+        if all(type(n) is int and n >= 0 for n in numbers.values()):
+            seq = {name: int(n) for name, n in numbers.items() if isinstance(n, int)}
+    return (alert_id if isinstance(alert_id, str) else None), seq
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{int(seconds)} s"
+
+
+def _short(reason: str) -> str:
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"

@@ -1,0 +1,282 @@
+"""One Modbus TCP listener answering for every meter of a simulated building.
+
+A building's meters usually sit on RS485 behind one RS485-to-TCP converter, each at its own
+device id; this server plays that converter. Every meter is a pymodbus ``SimDevice`` whose
+registers span address 0 to the last register of its device map, read-only. Values are computed
+when they are read: the device's ``action`` hook (called by pymodbus before it answers) asks the
+household model for the meter's state at the simulated time of the request and writes the
+encoded words into the device's registers. So there is no refresh task to fall behind, and a
+reading is exact for the instant it is taken, at any time scale.
+
+A device answers only on its own table (input registers for the SDM120, holding registers for
+the water meter) and refuses writes. A request for a device id the building does not have gets
+exception 0x0B (gateway target failed to respond), as from a converter whose meter is silent.
+pymodbus ends at this module: its errors become :class:`ModbusServerError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from pymodbus import FramerType
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from firmware_sim import FirmwareSimError
+from firmware_sim.building_config import BuildingConfig, MeterSpec
+from firmware_sim.faults import FaultSpec, active_fault, shown_total
+from firmware_sim.households import HouseholdModel
+from firmware_sim.register_encoding import (
+    DEVICE_MAPS,
+    DeviceMap,
+    MeterState,
+    encode_registers,
+)
+
+__all__ = ["BuildingServer", "Clock", "ModbusServerError", "SerialLine", "SimulatedMeter"]
+
+log = logging.getLogger(__name__)
+
+REGISTER_SPACE = 0x1_0000
+CATCH_ALL_DEVICE_ID = 0  # pymodbus sends requests for unknown ids to device 0
+
+
+@dataclass(frozen=True, slots=True)
+class SerialLine:
+    """A serial port to serve Modbus RTU on, instead of TCP (a USB-RS485 adapter, or one end
+    of a pseudo-terminal pair in tests)."""
+
+    port: str
+    baudrate: int = 9600
+    parity: str = "N"
+    stopbits: int = 1
+
+
+class ModbusServerError(FirmwareSimError):
+    """The server cannot start (address in use, not allowed to bind)."""
+
+
+class Clock(Protocol):
+    """What the server needs of a clock (``simclock.SimClock`` in the program, a clock the test
+    advances in tests): the simulated start, if any, and the building time now."""
+
+    @property
+    def start(self) -> datetime | None: ...
+
+    def now(self) -> datetime: ...
+
+
+class SimulatedMeter:
+    """One meter: its household, its device map, and the hook that fills its registers."""
+
+    def __init__(
+        self,
+        household: HouseholdModel,
+        meter: MeterSpec,
+        clock: Clock,
+        faults: tuple[FaultSpec, ...] = (),
+    ) -> None:
+        self.household = household
+        self.meter = meter
+        self.device_map: DeviceMap = DEVICE_MAPS[meter.device]
+        self._clock = clock
+        self._faults = tuple(f for f in faults if f.device_id == meter.device_id)
+
+    def fault_now(self) -> FaultSpec | None:
+        if not self._faults:
+            return None
+        days = (self._clock.now() - self.household.start).total_seconds() / 86400
+        return active_fault(self._faults, self.meter.device_id, days)
+
+    def state(self) -> MeterState:
+        """What the meter shows now, on the simulated clock, faults included."""
+        now = self._clock.now()
+        kind = self.meter.kind
+        total = self.household.total_at(kind, now)
+        fault = self.fault_now()
+        if fault is not None:
+            began = self.household.start + timedelta(days=fault.from_day)
+            total = shown_total(fault, total, self.household.total_at(kind, began))
+        return MeterState(
+            total=total,
+            rate_per_hour=self.household.rate_per_hour(kind, now),
+            mains_voltage=self.household.mains_voltage(now),
+        )
+
+    def sim_device(self) -> SimDevice:
+        registers = SimData(
+            address=0,
+            count=self.device_map.span,
+            values=0,
+            datatype=DataType.REGISTERS,
+            readonly=True,
+        )
+        return SimDevice(id=self.meter.device_id, simdata=[registers], action=self.on_access)
+
+    async def on_access(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        """pymodbus calls this before answering; the registers are filled in place."""
+        if set_values is not None or function_code != self.device_map.table.read_function_code:
+            return ExcCodes.ILLEGAL_FUNCTION
+        fault = self.fault_now()
+        if fault is not None and fault.kind == "exception":
+            return _exception_code(fault.exception_code)
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay_s)
+        for register, word in encode_registers(self.device_map, self.state()).items():
+            registers[register - start_address] = word
+        return None
+
+
+def _exception_code(code: int) -> ExcCodes:
+    for member in ExcCodes:
+        if int(member.value) == code:
+            return member
+    return ExcCodes.DEVICE_FAILURE
+
+
+async def _no_such_device(
+    function_code: int,
+    start_address: int,
+    address: int,
+    count: int,
+    registers: list[int],
+    set_values: list[int] | list[bool] | None,
+) -> ExcCodes | None:
+    return ExcCodes.GATEWAY_NO_RESPONSE
+
+
+def _catch_all_device() -> SimDevice:
+    everything = SimData(address=0, count=REGISTER_SPACE, values=0, datatype=DataType.REGISTERS)
+    return SimDevice(id=CATCH_ALL_DEVICE_ID, simdata=[everything], action=_no_such_device)
+
+
+def building_meters(config: BuildingConfig, clock: Clock, seed: int) -> list[SimulatedMeter]:
+    """Every meter of the building, its household model starting at the clock's start (or now,
+    on a real clock)."""
+    start = clock.start if clock.start is not None else clock.now()
+    offset = config.building.timezone.utcoffset(None) or timedelta(0)
+    meters: list[SimulatedMeter] = []
+    for unit in config.units:
+        household = HouseholdModel(unit=unit, start=start, seed=seed, utc_offset=offset)
+        meters.extend(
+            SimulatedMeter(household, meter, clock, config.faults) for meter in unit.meters
+        )
+    return meters
+
+
+class BuildingServer:
+    """The building's Modbus TCP listener. ``await start()``, then ``await stop()``."""
+
+    def __init__(
+        self,
+        config: BuildingConfig,
+        clock: Clock,
+        *,
+        seed: int,
+        host: str,
+        port: int,
+        serial: SerialLine | None = None,
+    ) -> None:
+        self.meters = building_meters(config, clock, seed)
+        self.host = host
+        self.serial = serial
+        self._requested_port = port
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
+
+    @property
+    def where(self) -> str:
+        """What the READY line names: ``modbus-tcp HOST:PORT`` or ``modbus-rtu DEVICE``."""
+        if self.serial is not None:
+            return f"modbus-rtu {self.serial.port}"
+        return f"modbus-tcp {self.host}:{self.port}"
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the chosen one when started with port 0)."""
+        if self._server is None or self.serial is not None:
+            raise ModbusServerError("the server is not listening on TCP")
+        sockets = self._server.transport.sockets  # type: ignore[attr-defined]
+        return int(sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        if self.serial is not None:
+            await self._start_serial(self.serial)
+            return
+        devices = [meter.sim_device() for meter in self.meters]
+        server = ModbusTcpServer(
+            [*devices, _catch_all_device()],
+            address=(self.host, self._requested_port),
+            trace_packet=self._drop_answers_of_silent_meters,
+        )
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as err:
+            await server.shutdown()  # type: ignore[no-untyped-call]
+            raise ModbusServerError(
+                f"cannot listen on {self.host}:{self._requested_port}"
+                " (address in use, or not allowed)"
+            ) from err
+        self._server = server
+        log.info(
+            "serving %d meters on %s:%d (device ids %s)",
+            len(self.meters),
+            self.host,
+            self.port,
+            ", ".join(str(m.meter.device_id) for m in self.meters),
+        )
+
+    async def _start_serial(self, line: SerialLine) -> None:
+        # On an RS485 line a device id nobody has is simply silent: no catch-all device here.
+        server = ModbusSerialServer(
+            [meter.sim_device() for meter in self.meters],
+            framer=FramerType.RTU,
+            port=line.port,
+            baudrate=line.baudrate,
+            parity=line.parity,
+            stopbits=line.stopbits,
+            ignore_missing_devices=True,
+            trace_packet=self._drop_answers_of_silent_meters,
+        )
+        try:
+            await server.serve_forever(background=True)
+        except (RuntimeError, OSError) as err:
+            await server.shutdown()  # type: ignore[no-untyped-call]
+            raise ModbusServerError(f"cannot open serial port {line.port}: {err}") from err
+        self._server = server
+        log.info("serving %d meters on %s", len(self.meters), self.where)
+
+    def _drop_answers_of_silent_meters(self, sending: bool, packet: bytes) -> bytes:
+        """A silent meter answers nothing: its response frame is dropped before it is sent,
+        so the client times out as it would on a dead meter. The unit id is byte 6 of a Modbus
+        TCP frame (after the MBAP header) and byte 0 of an RTU frame."""
+        index = 0 if self.serial is not None else 6
+        if sending and len(packet) > index:
+            for meter in self.meters:
+                if meter.meter.device_id == packet[index]:
+                    fault = meter.fault_now()
+                    if fault is not None and fault.kind == "silent":
+                        return b""
+        return packet
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            server, self._server = self._server, None
+            listener = server.transport
+            await server.shutdown()  # type: ignore[no-untyped-call]
+            if isinstance(listener, asyncio.Server):
+                await listener.wait_closed()
+            await asyncio.sleep(0)  # let the closed connections' transports finish
+            log.info("server stopped")

@@ -1,0 +1,189 @@
+"""Register maps of the simulated devices, and encoding: values in, 16-bit words out.
+
+The mirror image of the gateway's decoder. Each device model is one row of data (which table it
+answers on, which registers it fills, how each value is encoded and where it comes from), so
+adding a model is adding a row, not a branch. A meter's instantaneous state (its cumulative
+total, its current rate, the mains voltage) goes in; a map ``address -> word`` comes out.
+
+The maps serve exactly the registers of the gateway's device profiles
+(``gateway/profiles/*.toml``); a test decodes what is encoded here with the gateway's own decoder.
+Pure: no I/O, no Modbus library.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+__all__ = [
+    "DEVICE_MAPS",
+    "DeviceMap",
+    "Encoding",
+    "MeterState",
+    "RegisterField",
+    "RegisterTable",
+    "encode_registers",
+    "float32_high_first",
+    "uint32_high_first",
+    "uint32_low_first",
+]
+
+UINT32_MODULUS = 1 << 32
+
+
+def float32_high_first(value: float) -> tuple[int, int]:
+    """IEEE 754 single precision, big-endian, high word first (Eastron and most meters)."""
+    raw = struct.pack(">f", value)
+    return int.from_bytes(raw[:2], "big"), int.from_bytes(raw[2:], "big")
+
+
+def uint32_high_first(value: int) -> tuple[int, int]:
+    """Unsigned 32-bit, high word first. Values outside 0..2**32-1 are refused, not wrapped."""
+    if not 0 <= value < UINT32_MODULUS:
+        raise ValueError(f"{value} does not fit in an unsigned 32-bit register pair")
+    return value >> 16, value & 0xFFFF
+
+
+def uint32_low_first(value: int) -> tuple[int, int]:
+    """Unsigned 32-bit, low word first (some meters and PLCs)."""
+    high, low = uint32_high_first(value)
+    return low, high
+
+
+class Encoding(Enum):
+    """How one value becomes two registers."""
+
+    FLOAT32_HIGH_FIRST = "float32_high_first"
+    UINT32_HIGH_FIRST = "uint32_high_first"
+    UINT32_LOW_FIRST = "uint32_low_first"
+
+    def encode(self, value: float) -> tuple[int, int]:
+        if self is Encoding.FLOAT32_HIGH_FIRST:
+            return float32_high_first(value)
+        if not float(value).is_integer():
+            raise ValueError(f"{self.value}: {value!r} is not a whole number")
+        encoder = uint32_high_first if self is Encoding.UINT32_HIGH_FIRST else uint32_low_first
+        return encoder(int(value))
+
+
+class RegisterTable(StrEnum):
+    """The Modbus table a device answers on, named as in the gateway's profiles."""
+
+    INPUT = "input"  # function code 4
+    HOLDING = "holding"  # function code 3
+
+    @property
+    def read_function_code(self) -> int:
+        return 4 if self is RegisterTable.INPUT else 3
+
+
+@dataclass(frozen=True, slots=True)
+class MeterState:
+    """What a meter shows at one instant, in the unit of its meter kind.
+
+    ``total`` is the cumulative counter (kWh or m3), ``rate_per_hour`` the current consumption
+    (kW, or m3 per hour), ``mains_voltage`` the supply voltage an energy meter measures.
+    """
+
+    total: float
+    rate_per_hour: float
+    mains_voltage: float = 230.0
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterField:
+    """One value of a device: where it sits, how it is encoded, how it follows from the state."""
+
+    name: str
+    address: int
+    encoding: Encoding
+    value_fn: Callable[[MeterState], float]
+
+    @property
+    def count(self) -> int:
+        return 2  # every encoding here is 32 bits
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceMap:
+    """A device model: the meter kinds it can measure and the registers it serves."""
+
+    name: str
+    table: RegisterTable
+    measures: frozenset[str]
+    fields: tuple[RegisterField, ...]
+
+    @property
+    def span(self) -> int:
+        """Registers from address 0 up to and including the last one this device fills."""
+        return max(field.address + field.count for field in self.fields)
+
+
+def _litre_counter(state: MeterState) -> float:
+    """A 32-bit counter of whole litres that wraps like the real device's."""
+    return float(math.floor(state.total * 1000.0) % UINT32_MODULUS)
+
+
+def _hundredths_counter(state: MeterState) -> float:
+    """A 32-bit counter of 0.01 m3 steps (a pulse every 10 litres), wrapping like the device's."""
+    return float(math.floor(state.total * 100.0) % UINT32_MODULUS)
+
+
+def _litres_per_hour(state: MeterState) -> float:
+    return float(min(round(state.rate_per_hour * 1000.0), UINT32_MODULUS - 1))
+
+
+def _amperes(state: MeterState) -> float:
+    return state.rate_per_hour * 1000.0 / state.mains_voltage if state.mains_voltage else 0.0
+
+
+EASTRON_SDM120 = DeviceMap(
+    name="eastron_sdm120",
+    table=RegisterTable.INPUT,
+    measures=frozenset({"electricity_kwh"}),
+    fields=(
+        RegisterField("voltage", 0x0000, Encoding.FLOAT32_HIGH_FIRST, lambda s: s.mains_voltage),
+        RegisterField("current", 0x0006, Encoding.FLOAT32_HIGH_FIRST, _amperes),
+        RegisterField(
+            "active_power", 0x000C, Encoding.FLOAT32_HIGH_FIRST, lambda s: s.rate_per_hour * 1e3
+        ),
+        RegisterField(
+            "total_active_energy", 0x0156, Encoding.FLOAT32_HIGH_FIRST, lambda s: s.total
+        ),
+    ),
+)
+
+GENERIC_WATER_U32 = DeviceMap(
+    name="generic_water_u32",
+    table=RegisterTable.HOLDING,
+    measures=frozenset({"water_m3"}),
+    fields=(
+        RegisterField("total_volume", 0x0000, Encoding.UINT32_HIGH_FIRST, _litre_counter),
+        RegisterField("flow_rate", 0x0002, Encoding.UINT32_HIGH_FIRST, _litres_per_hour),
+    ),
+)
+
+GENERIC_GAS_U32 = DeviceMap(
+    name="generic_gas_u32",
+    table=RegisterTable.HOLDING,
+    measures=frozenset({"gas_m3"}),
+    fields=(
+        RegisterField("total_volume", 0x0000, Encoding.UINT32_HIGH_FIRST, _hundredths_counter),
+    ),
+)
+
+DEVICE_MAPS: Mapping[str, DeviceMap] = {
+    device.name: device for device in (EASTRON_SDM120, GENERIC_WATER_U32, GENERIC_GAS_U32)
+}
+
+
+def encode_registers(device: DeviceMap, state: MeterState) -> dict[int, int]:
+    """Address -> 16-bit word for every register ``device`` fills when showing ``state``."""
+    words: dict[int, int] = {}
+    for field in device.fields:
+        for offset, word in enumerate(field.encoding.encode(field.value_fn(state))):
+            words[field.address + offset] = word
+    return words

@@ -1,0 +1,1 @@
+"""Building gateway: polls meters, estimates occupancy per unit, raises signed alerts."""

@@ -1,0 +1,1 @@
+"""The gateway's pure core: decoding, counters, daily usage, occupancy, decisions, alert bodies."""

@@ -1,0 +1,430 @@
+"""When to raise, update and close an overcrowding case: one case, one alert.
+
+Each closed day of a unit is observed as OVER (at least ``min_confidence`` that more people
+live there than the legal cap), UNDER, or UNKNOWN (no estimate: meters offline or too little
+coverage). An unknown day neither raises nor clears: it does not break a streak nor extend it.
+
+The case lifecycle is the literal table :data:`TRANSITIONS` from (phase, observation) to a
+handler; ``decide`` only looks it up. In words:
+
+- WATCHING --OVER--> SUSPECT, counting over days; after ``sustain_days`` of them -> OPEN with
+  one RAISE (``opened_on`` = the first over day, which SUSPECT already keeps there);
+- SUSPECT --UNDER--> WATCHING (a guest, a party, a holiday at home), unless ``tolerate_dips``
+  and the day before was over: one quiet day between over days keeps the suspicion;
+- OPEN --OVER--> OPEN, with an UPDATE (revision + 1) at most every ``update_every_days``;
+- OPEN --UNDER--> CLEARING, counting under days; CLEARING --OVER--> OPEN again, never a new
+  raise; after ``clear_days`` under days -> WATCHING with a CLOSE (logged by the shell).
+
+``recent`` keeps the last ``max_evidence_days`` assessments, the evidence an alert carries.
+A day not later than the last one assessed is ignored, so closing a day twice (after a restart)
+changes nothing. The state survives restarts as JSON (:func:`case_state_to_dict`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+from gateway.core.daily_usage import DailyUsage
+from gateway.core.occupancy import OccupancyEstimate
+
+OVERCROWDING = "overcrowding"
+CASE_STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DayAssessment:
+    day: date
+    usage: DailyUsage
+    estimate: OccupancyEstimate | None
+    legal_cap: int
+    # Comparisons an inspector can read: e.g. water_vs_baseline (times the unit's own normal),
+    # water_vs_building (times the building's median per m2), common_electricity (the factor
+    # every flat's electricity shared that day).
+    context: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionParams:
+    sustain_days: int = 2
+    clear_days: int = 5
+    min_confidence: float = 0.8
+    update_every_days: int = 7
+    max_evidence_days: int = 14
+    # People above the legal cap before a day counts as over: 0 flags any excess; 1 asks for
+    # at least cap + 2, so a household at its cap with a heavy day is not a case.
+    excess_persons: int = 0
+    # A suspicion survives one day under the cap between over days (a quiet Sunday, renters
+    # away for a night): only two under days in a row drop it. 0 drops it at the first.
+    tolerate_dips: int = 0
+
+
+class CasePhase(StrEnum):
+    WATCHING = "watching"
+    SUSPECT = "suspect"
+    OPEN = "open"
+    CLEARING = "clearing"
+
+
+class Observation(StrEnum):
+    OVER = "over"
+    UNDER = "under"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """Where one unit's case stands.
+
+    ``streak`` counts over days in SUSPECT and OPEN, under days in CLEARING, 0 in WATCHING.
+    ``opened_on`` is the first over day of the suspicion or case; ``revision`` and
+    ``last_sent_on`` describe the last alert sent for the open case.
+    """
+
+    phase: CasePhase
+    streak: int
+    opened_on: date | None
+    revision: int
+    last_sent_on: date | None
+    recent: tuple[DayAssessment, ...]
+
+
+def initial_case_state() -> CaseState:
+    return CaseState(CasePhase.WATCHING, 0, None, 0, None, ())
+
+
+class DecisionAction(StrEnum):
+    RAISE = "raise"
+    UPDATE = "update"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to tell the outside world. ``evidence`` holds the case's days with an estimate,
+    oldest first; for RAISE and UPDATE the last one is the over-cap day that fired it."""
+
+    action: DecisionAction
+    kind: str
+    confidence: float
+    evidence: tuple[DayAssessment, ...]
+
+
+def over_cap_confidence(estimate: OccupancyEstimate, legal_cap: int, excess: int = 0) -> float:
+    """Probability-like 0..1 that more than ``legal_cap + excess`` people live in the unit.
+
+    The head count is taken as normal with mean ``point`` and sigma ``high - point`` (the upper
+    half-width, which the clipping of ``low`` at zero does not shorten). People come whole, so
+    "more than the cap" means at least cap + 1, and the threshold sits half-way, at cap + 0.5.
+    """
+    threshold = legal_cap + excess + 0.5
+    sigma = estimate.high - estimate.point
+    if not sigma > 0:
+        return 1.0 if estimate.point > threshold else 0.0
+    probability = 0.5 * math.erfc((threshold - estimate.point) / (sigma * math.sqrt(2)))
+    return min(1.0, max(0.0, probability))
+
+
+def observe(assessment: DayAssessment, params: DecisionParams) -> tuple[Observation, float]:
+    """The day's observation and its over-cap confidence (0.0 when unknown)."""
+    if assessment.estimate is None:
+        return Observation.UNKNOWN, 0.0
+    confidence = over_cap_confidence(
+        assessment.estimate, assessment.legal_cap, params.excess_persons
+    )
+    over = confidence >= params.min_confidence
+    return (Observation.OVER if over else Observation.UNDER), confidence
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    assessment: DayAssessment
+    confidence: float
+    params: DecisionParams
+    kind: str
+    previous_over: bool = False  # the day before was observed OVER
+
+    @property
+    def day(self) -> date:
+        return self.assessment.day
+
+
+_Outcome = tuple[CaseState, Decision | None]
+_Handler = Callable[[CaseState, _Step], _Outcome]
+
+
+def _stay(state: CaseState, step: _Step) -> _Outcome:
+    return state, None
+
+
+def _count_over_day(state: CaseState, step: _Step) -> _Outcome:
+    streak = state.streak + 1
+    first_over = state.opened_on if state.phase is CasePhase.SUSPECT else step.day
+    if streak < step.params.sustain_days:
+        return replace(state, phase=CasePhase.SUSPECT, streak=streak, opened_on=first_over), None
+    opened = replace(
+        state,
+        phase=CasePhase.OPEN,
+        streak=streak,
+        opened_on=first_over,
+        revision=0,
+        last_sent_on=step.day,
+    )
+    return opened, Decision(DecisionAction.RAISE, step.kind, step.confidence, _evidence(opened))
+
+
+def _drop_suspicion(state: CaseState, step: _Step) -> _Outcome:
+    if step.params.tolerate_dips and step.previous_over:
+        return state, None  # one dip: still suspect, the streak waits for the next over day
+    return replace(state, phase=CasePhase.WATCHING, streak=0, opened_on=None), None
+
+
+def _keep_open(state: CaseState, step: _Step) -> _Outcome:
+    streak = state.streak + 1 if state.phase is CasePhase.OPEN else 1
+    still_open = replace(state, phase=CasePhase.OPEN, streak=streak)
+    last_sent = state.last_sent_on
+    if last_sent is not None and (step.day - last_sent).days < step.params.update_every_days:
+        return still_open, None
+    updated = replace(still_open, revision=state.revision + 1, last_sent_on=step.day)
+    return updated, Decision(DecisionAction.UPDATE, step.kind, step.confidence, _evidence(updated))
+
+
+def _count_under_day(state: CaseState, step: _Step) -> _Outcome:
+    streak = state.streak + 1 if state.phase is CasePhase.CLEARING else 1
+    if streak < step.params.clear_days:
+        return replace(state, phase=CasePhase.CLEARING, streak=streak), None
+    closed = replace(initial_case_state(), recent=state.recent)
+    return closed, Decision(DecisionAction.CLOSE, step.kind, step.confidence, _evidence(state))
+
+
+def _evidence(state: CaseState) -> tuple[DayAssessment, ...]:
+    opened_on = state.opened_on
+    return tuple(
+        assessment
+        for assessment in state.recent
+        if assessment.estimate is not None and (opened_on is None or assessment.day >= opened_on)
+    )
+
+
+TRANSITIONS: Final[Mapping[tuple[CasePhase, Observation], _Handler]] = {
+    (CasePhase.WATCHING, Observation.OVER): _count_over_day,
+    (CasePhase.WATCHING, Observation.UNDER): _stay,
+    (CasePhase.WATCHING, Observation.UNKNOWN): _stay,
+    (CasePhase.SUSPECT, Observation.OVER): _count_over_day,
+    (CasePhase.SUSPECT, Observation.UNDER): _drop_suspicion,
+    (CasePhase.SUSPECT, Observation.UNKNOWN): _stay,
+    (CasePhase.OPEN, Observation.OVER): _keep_open,
+    (CasePhase.OPEN, Observation.UNDER): _count_under_day,
+    (CasePhase.OPEN, Observation.UNKNOWN): _stay,
+    (CasePhase.CLEARING, Observation.OVER): _keep_open,
+    (CasePhase.CLEARING, Observation.UNDER): _count_under_day,
+    (CasePhase.CLEARING, Observation.UNKNOWN): _stay,
+}
+
+
+Judge = Callable[[DayAssessment, DecisionParams], tuple[Observation, float]]
+
+
+def decide(
+    state: CaseState,
+    assessment: DayAssessment,
+    params: DecisionParams,
+    *,
+    kind: str = OVERCROWDING,
+    judge: Judge = observe,
+) -> tuple[CaseState, Decision | None]:
+    """One step of a case for one newly closed day: the next state and what to send.
+
+    ``judge`` turns the day into an observation and its confidence; the default judges
+    overcrowding. Other kinds of case (a leak, a meter fault) reuse the same lifecycle with a
+    judge of their own."""
+    if state.recent and assessment.day <= state.recent[-1].day:
+        return state, None
+    observation, confidence = judge(assessment, params)
+    previous_over = bool(state.recent) and judge(state.recent[-1], params)[0] is Observation.OVER
+    recent = (*state.recent, assessment)[-params.max_evidence_days :]
+    handler = TRANSITIONS[(state.phase, observation)]
+    step = _Step(assessment, confidence, params, kind, previous_over)
+    return handler(replace(state, recent=recent), step)
+
+
+# --- persistence ---------------------------------------------------------------------------
+
+
+class CaseStateError(ValueError):
+    """A stored case state that cannot be read back; the message names the field path."""
+
+
+def case_state_to_dict(state: CaseState) -> dict[str, object]:
+    """A JSON-ready dict (dates as ISO strings) that :func:`case_state_from_dict` reverses."""
+    return {
+        "version": CASE_STATE_VERSION,
+        "phase": state.phase.value,
+        "streak": state.streak,
+        "opened_on": _iso_or_none(state.opened_on),
+        "revision": state.revision,
+        "last_sent_on": _iso_or_none(state.last_sent_on),
+        "recent": [_assessment_to_dict(assessment) for assessment in state.recent],
+    }
+
+
+def _iso_or_none(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _assessment_to_dict(assessment: DayAssessment) -> dict[str, object]:
+    usage, estimate = assessment.usage, assessment.estimate
+    return {
+        "day": assessment.day.isoformat(),
+        "legal_cap": assessment.legal_cap,
+        "context": dict(assessment.context),
+        "usage": {
+            "unit_id": usage.unit_id,
+            "day": usage.day.isoformat(),
+            "water_m3": usage.water_m3,
+            "electricity_kwh": usage.electricity_kwh,
+            "gas_m3": usage.gas_m3,
+            "coverage": dict(usage.coverage),
+            "flags": list(usage.flags),
+            "quietest_hour": dict(usage.quietest_hour),
+        },
+        "estimate": None
+        if estimate is None
+        else {
+            "point": estimate.point,
+            "low": estimate.low,
+            "high": estimate.high,
+            "signals": list(estimate.signals),
+            "by_signal": dict(estimate.by_signal),
+        },
+    }
+
+
+class _Reader:
+    """Typed reads from one JSON object, failing with ``case state: path: rule``."""
+
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, Mapping):
+            raise CaseStateError(f"case state: {path or 'top level'}: must be an object")
+        self.data: Mapping[str, object] = data
+        self.path = path
+
+    def _fail(self, key: str, rule: str) -> CaseStateError:
+        return CaseStateError(f"case state: {self.where(key)}: {rule}")
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def raw(self, key: str) -> object:
+        if key not in self.data:
+            raise self._fail(key, "is missing")
+        return self.data[key]
+
+    def integer(self, key: str) -> int:
+        value = self.raw(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._fail(key, "must be an integer")
+        return value
+
+    def number(self, key: str) -> float:
+        value = self.raw(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._fail(key, "must be a number")
+        return float(value)
+
+    def optional_number(self, key: str) -> float | None:
+        return None if self.raw(key) is None else self.number(key)
+
+    def text(self, key: str) -> str:
+        value = self.raw(key)
+        if not isinstance(value, str):
+            raise self._fail(key, "must be a string")
+        return value
+
+    def day(self, key: str) -> date:
+        try:
+            return date.fromisoformat(self.text(key))
+        except ValueError:
+            raise self._fail(key, "must be a date like 2026-03-02") from None
+
+    def optional_day(self, key: str) -> date | None:
+        return None if self.raw(key) is None else self.day(key)
+
+    def number_map(self, key: str) -> dict[str, float]:
+        """An optional table of numbers (absent in states written before it existed)."""
+        if key not in self.data:
+            return {}
+        table = _Reader(self.raw(key), self.where(key))
+        return {str(name): table.number(str(name)) for name in table.data}
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.raw(key)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self._fail(key, "must be a list of strings")
+        return tuple(value)
+
+    def items(self, key: str) -> list[object]:
+        value = self.raw(key)
+        if not isinstance(value, list):
+            raise self._fail(key, "must be a list")
+        return value
+
+
+def case_state_from_dict(data: Mapping[str, object]) -> CaseState:
+    """The state :func:`case_state_to_dict` wrote; :class:`CaseStateError` if it is not one."""
+    top = _Reader(data, "")
+    if top.integer("version") != CASE_STATE_VERSION:
+        raise CaseStateError(f"case state: version: must be {CASE_STATE_VERSION}")
+    try:
+        phase = CasePhase(top.text("phase"))
+    except ValueError:
+        choices = ", ".join(phase.value for phase in CasePhase)
+        raise CaseStateError(f"case state: phase: must be one of {choices}") from None
+    recent = tuple(
+        _assessment_from_dict(_Reader(item, f"recent[{i}]"))
+        for i, item in enumerate(top.items("recent"))
+    )
+    return CaseState(
+        phase=phase,
+        streak=top.integer("streak"),
+        opened_on=top.optional_day("opened_on"),
+        revision=top.integer("revision"),
+        last_sent_on=top.optional_day("last_sent_on"),
+        recent=recent,
+    )
+
+
+def _assessment_from_dict(item: _Reader) -> DayAssessment:
+    usage = _Reader(item.raw("usage"), item.where("usage"))
+    coverage = _Reader(usage.raw("coverage"), usage.where("coverage"))
+    raw_estimate = item.raw("estimate")
+    estimate = None
+    if raw_estimate is not None:
+        fields = _Reader(raw_estimate, item.where("estimate"))
+        estimate = OccupancyEstimate(
+            point=fields.number("point"),
+            low=fields.number("low"),
+            high=fields.number("high"),
+            signals=fields.strings("signals"),
+            by_signal=fields.number_map("by_signal"),
+        )
+    return DayAssessment(
+        day=item.day("day"),
+        usage=DailyUsage(
+            unit_id=usage.text("unit_id"),
+            day=usage.day("day"),
+            water_m3=usage.optional_number("water_m3"),
+            electricity_kwh=usage.optional_number("electricity_kwh"),
+            gas_m3=usage.optional_number("gas_m3"),
+            coverage={str(kind): coverage.number(str(kind)) for kind in coverage.data},
+            flags=usage.strings("flags"),
+            quietest_hour=usage.number_map("quietest_hour"),
+        ),
+        estimate=estimate,
+        legal_cap=item.integer("legal_cap"),
+        context=item.number_map("context"),
+    )

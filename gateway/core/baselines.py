@@ -1,0 +1,144 @@
+"""Each unit's own baseline, and the building's common mode that seasons and habits share.
+
+A unit is compared with itself and with its building, so that what every flat does at once
+(air conditioning in a heat wave, heating in winter, a building whose tenants all shower twice
+a day) is not read as more people in one flat:
+
+- a unit's **baseline** is the median daily amount of each meter over its first
+  ``learn_days`` days with data. It is learned once and then kept, so a slow change (a group
+  rental filling up week by week) never becomes the new normal;
+- the building's **common factor** of a day is, per meter kind, the median over units with a
+  baseline of ``today / baseline``. A heat wave lifts every flat's electricity, so the median
+  moves; one flat filling up does not move it. Amounts are divided by the factor before they
+  become head counts. The factor is clamped to ``[1, max_factor]``: it may explain extra use
+  away, never invent use that is not there (when everybody is away for a holiday, a flat that
+  stays busy must stay busy);
+- the ratios of the unit to its baseline and to the building's median per square metre are kept
+  as evidence: an inspector reads "water 4.1 times its own baseline and 3.6 times the
+  building's median for its size".
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from gateway.core.daily_usage import METER_KINDS, DailyUsage
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineParams:
+    learn_days: int = 14  # days with data before a baseline counts
+    min_units_for_common: int = 5  # fewer units with baselines: no common factor
+    max_factor: float = 3.0
+    min_baseline: Mapping[str, float] = field(
+        default_factory=lambda: {"water_m3": 0.03, "electricity_kwh": 1.0, "gas_m3": 0.05}
+    )  # below this a baseline is a vacant flat's: ratios against it would explode
+
+
+@dataclass(frozen=True, slots=True)
+class UnitBaseline:
+    """What one unit learned about itself; ``learned`` holds the medians once complete."""
+
+    samples: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    learned: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "samples": {k: list(v) for k, v in self.samples.items()},
+            "learned": dict(self.learned),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> UnitBaseline:
+        """Reads what :meth:`to_dict` wrote; anything else gives an empty baseline, which is
+        only a delay (the unit learns again), never a wrong one."""
+        samples, learned = data.get("samples"), data.get("learned")
+        if not isinstance(samples, Mapping) or not isinstance(learned, Mapping):
+            return cls()
+        try:
+            return cls(
+                samples={str(k): tuple(float(x) for x in v) for k, v in samples.items()},
+                learned={str(k): float(v) for k, v in learned.items()},
+            )
+        except (TypeError, ValueError):
+            return cls()
+
+
+def learn(baseline: UnitBaseline, usage: DailyUsage, params: BaselineParams) -> UnitBaseline:
+    """The baseline after one more closed day (unchanged once learned)."""
+    if baseline.learned:
+        return baseline
+    samples = dict(baseline.samples)
+    for kind in METER_KINDS:
+        amount = usage.amount(kind)
+        if amount is not None:
+            samples[kind] = (*samples.get(kind, ()), amount)
+    days = max((len(v) for v in samples.values()), default=0)
+    if days < params.learn_days:
+        return replace(baseline, samples=samples)
+    learned = {kind: statistics.median(values) for kind, values in samples.items() if values}
+    return UnitBaseline(samples={}, learned=learned)
+
+
+def common_factors(
+    usages: Sequence[DailyUsage],
+    baselines: Sequence[UnitBaseline],
+    params: BaselineParams,
+) -> dict[str, float]:
+    """Per meter kind, the building's median of today over baseline, clamped to
+    ``[1, max_factor]``; 1.0 where too few units can tell."""
+    factors = {}
+    for kind in METER_KINDS:
+        ratios = []
+        for usage, baseline in zip(usages, baselines, strict=True):
+            amount, base = usage.amount(kind), baseline.learned.get(kind)
+            if amount is not None and base is not None and base >= params.min_baseline[kind]:
+                ratios.append(amount / base)
+        if len(ratios) < params.min_units_for_common:
+            factors[kind] = 1.0
+        else:
+            factors[kind] = min(params.max_factor, max(1.0, statistics.median(ratios)))
+    return factors
+
+
+def deflate(usage: DailyUsage, factors: Mapping[str, float]) -> DailyUsage:
+    """The day's amounts divided by the building's common factors (quietest hours too)."""
+
+    def scaled(kind: str) -> float | None:
+        amount = usage.amount(kind)
+        return None if amount is None else amount / factors.get(kind, 1.0)
+
+    return replace(
+        usage,
+        water_m3=scaled("water_m3"),
+        electricity_kwh=scaled("electricity_kwh"),
+        gas_m3=scaled("gas_m3"),
+        quietest_hour={k: v / factors.get(k, 1.0) for k, v in usage.quietest_hour.items()},
+    )
+
+
+def ratio_to_baseline(
+    usage: DailyUsage, baseline: UnitBaseline, kind: str, params: BaselineParams
+) -> float | None:
+    amount, base = usage.amount(kind), baseline.learned.get(kind)
+    if amount is None or base is None or base < params.min_baseline[kind]:
+        return None
+    return amount / base
+
+
+def ratio_to_building(
+    usages: Sequence[DailyUsage], areas: Sequence[float], index: int, kind: str
+) -> float | None:
+    """The unit's amount per m2 over the building's median per m2 that day."""
+    per_m2 = [
+        amount / area
+        for usage, area in zip(usages, areas, strict=True)
+        if (amount := usage.amount(kind)) is not None and area > 0
+    ]
+    own = usages[index].amount(kind)
+    if own is None or len(per_m2) < 3:
+        return None
+    median = statistics.median(per_m2)
+    return None if median <= 0 else own / areas[index] / median

@@ -1,0 +1,204 @@
+"""One closed day of a whole building: from raw signals to every unit's decision and alert.
+
+This is the single path every consumer of the detector takes: the live daemon's day closer and
+``gateway backtest`` both call :func:`close_building_day`, so a replayed trace is judged exactly
+as the live building would be. The shells differ only in where the inputs come from (SQLite or
+a trace) and where the alert bodies go (signed into the outbox, or a JSON Lines file).
+
+The day is closed for the building at once because the signals are not all per unit: an
+elevator's stop counter belongs to a floor, so a unit's share can only be told after its
+neighbours have been estimated. In order:
+
+1. each unit's meters become daily usage, its lock events a head count over the lock window;
+   what every flat shares that day (``core.baselines``: seasons, habits) is divided out;
+2. a first estimate per unit from meters and locks;
+3. each floor's stops, less what the neighbours' first estimates explain, give the unit's
+   elevator head count; the final estimate adds it;
+4. each of the unit's cases (overcrowding, leak, meter fault) takes one step; a RAISE or
+   UPDATE comes with its alert body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from gateway.core.alert_body import UnitFacts, build_alert_body
+from gateway.core.alert_decision import (
+    OVERCROWDING,
+    CaseState,
+    DayAssessment,
+    Decision,
+    DecisionAction,
+    DecisionParams,
+    Judge,
+    decide,
+    initial_case_state,
+    observe,
+)
+from gateway.core.baselines import (
+    BaselineParams,
+    UnitBaseline,
+    common_factors,
+    deflate,
+    learn,
+    ratio_to_baseline,
+    ratio_to_building,
+)
+from gateway.core.counters import CounterLimits, Reading
+from gateway.core.daily_usage import DailyUsage, summarise_day
+from gateway.core.floor_stops import ElevatorNorms, unit_head_count_from_stops
+from gateway.core.lock_activity import LockDay, LockNorms, lock_head_count
+from gateway.core.occupancy import (
+    OccupancyRules,
+    PerCapitaNorms,
+    estimate_occupancy,
+    legal_cap,
+)
+from gateway.core.other_cases import (
+    FAULT_PARAMS,
+    LEAK,
+    LEAK_PARAMS,
+    METER_FAULT,
+    judge_meter_fault,
+    leak_judge,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSettings:
+    """Everything the detector needs that is not data: one per building."""
+
+    gateway_id: str
+    rules: OccupancyRules
+    norms: PerCapitaNorms
+    decision: DecisionParams
+    locks: LockNorms = field(default_factory=LockNorms)
+    elevators: ElevatorNorms = field(default_factory=ElevatorNorms)
+    baselines: BaselineParams = field(default_factory=BaselineParams)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDayInputs:
+    """What the shell gathered about one unit for the day being closed."""
+
+    facts: UnitFacts
+    readings: Mapping[str, Sequence[Reading]]  # by meter kind, around the day
+    limits: Mapping[str, CounterLimits]  # by meter kind
+    states: Mapping[str, CaseState]  # the unit's cases by kind before this day (absent: new)
+    lock_days: Sequence[LockDay] | None = None  # the lock window up to this day; None: no lock
+    baseline: UnitBaseline = field(default_factory=UnitBaseline)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDayResult:
+    unit_id: str
+    assessment: DayAssessment
+    states: dict[str, CaseState]  # every kind of case after this day
+    decisions: list[Decision]  # what changed, at most one per kind
+    alerts: list[dict[str, object]]  # bodies to sign or write, for RAISE and UPDATE decisions
+    baseline: UnitBaseline  # after learning from this day
+
+
+def close_building_day(
+    units: Sequence[UnitDayInputs],
+    day: date,
+    tz: tzinfo,
+    settings: DetectorSettings,
+    closed_at: datetime,
+    floor_stops: Mapping[int, float | None] | None = None,
+) -> list[UnitDayResult]:
+    """Assess every unit on local ``day``, step its case, and build the alert bodies due.
+
+    ``floor_stops`` maps a floor to the day's elevator stops there (``None``: no counter)."""
+    usages = [summarise_day(u.facts.unit_id, day, tz, u.readings, u.limits) for u in units]
+    factors = common_factors(usages, [u.baseline for u in units], settings.baselines)
+    counted = [deflate(usage, factors) for usage in usages]
+    lock_counts: list[dict[str, float]] = []
+    for unit in units:
+        count = None if unit.lock_days is None else lock_head_count(unit.lock_days, settings.locks)
+        lock_counts.append({} if count is None else {"locks": count.persons})
+    first = [
+        estimate_occupancy(usage, settings.norms, locks)
+        for usage, locks in zip(counted, lock_counts, strict=True)
+    ]
+    areas = [unit.facts.area_m2 for unit in units]
+    results = []
+    for i, unit in enumerate(units):
+        others = dict(lock_counts[i])
+        if floor_stops:
+            neighbours = [
+                estimate.point
+                for j, (other, estimate) in enumerate(zip(units, first, strict=True))
+                if j != i and other.facts.floor == unit.facts.floor and estimate is not None
+            ]
+            stops = unit_head_count_from_stops(
+                floor_stops.get(unit.facts.floor), unit.facts.floor, neighbours, settings.elevators
+            )
+            if stops is not None:
+                others["elevator"] = stops
+        assessment = DayAssessment(
+            day=day,
+            usage=usages[i],
+            estimate=estimate_occupancy(counted[i], settings.norms, others),
+            legal_cap=legal_cap(unit.facts.rooms, unit.facts.area_m2, settings.rules),
+            context=_context(usages, areas, i, unit.baseline, factors, settings.baselines),
+        )
+        baseline = learn(unit.baseline, usages[i], settings.baselines)
+        results.append(_step_cases(unit, assessment, settings, closed_at, baseline))
+    return results
+
+
+def _context(
+    usages: Sequence[DailyUsage],
+    areas: Sequence[float],
+    index: int,
+    baseline: UnitBaseline,
+    factors: Mapping[str, float],
+    params: BaselineParams,
+) -> dict[str, float]:
+    context: dict[str, float] = {}
+    for kind, name in (("water_m3", "water"), ("electricity_kwh", "electricity")):
+        own = ratio_to_baseline(usages[index], baseline, kind, params)
+        if own is not None:
+            context[f"{name}_vs_baseline"] = own
+        building = ratio_to_building(usages, areas, index, kind)
+        if building is not None:
+            context[f"{name}_vs_building"] = building
+        if factors.get(kind, 1.0) != 1.0:
+            context[f"common_{name}"] = factors[kind]
+    return context
+
+
+def _step_cases(
+    unit: UnitDayInputs,
+    assessment: DayAssessment,
+    settings: DetectorSettings,
+    closed_at: datetime,
+    baseline: UnitBaseline,
+) -> UnitDayResult:
+    judges: list[tuple[str, DecisionParams, Judge]] = [
+        (OVERCROWDING, settings.decision, observe),
+        (LEAK, LEAK_PARAMS, leak_judge(settings.norms)),
+        (METER_FAULT, FAULT_PARAMS, judge_meter_fault),
+    ]
+    result = UnitDayResult(unit.facts.unit_id, assessment, {}, [], [], baseline)
+    for kind, params, judge in judges:
+        before = unit.states.get(kind) or initial_case_state()
+        state, decision = decide(before, assessment, params, kind=kind, judge=judge)
+        result.states[kind] = state
+        if decision is None:
+            continue
+        result.decisions.append(decision)
+        if decision.action is not DecisionAction.CLOSE:
+            result.alerts.append(
+                build_alert_body(
+                    gateway_id=settings.gateway_id,
+                    unit=unit.facts,
+                    state=state,
+                    decision=decision,
+                    raised_at=closed_at,
+                )
+            )
+    return result

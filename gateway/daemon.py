@@ -1,0 +1,205 @@
+"""The gateway daemon: one event loop, one task group, every task named.
+
+Tasks:
+- ``poll:<bus>``: one per Modbus bus, reads every meter each polling interval (building time);
+- ``day-closer``: after each local midnight, closes the day(s) just ended (catching up on days
+  missed while the gateway was down) and prunes old raw readings;
+- ``uplink``: keeps the MQTT session and drains the outbox;
+- ``stop``: waits for SIGTERM/SIGINT and ends the group.
+
+A poller or the day closer that fails unexpectedly is restarted by :func:`supervised` with
+jittered back-off; the process itself keeps running. That supervisor is the one place allowed to
+catch every exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+
+from gateway.config import GatewayConfig
+from gateway.day_closer import DayCloser, DayReport, local_day_bounds
+from gateway.keys import load_signing_key
+from gateway.modbus_poller import ModbusBusPoller, build_pollers, poll_forever
+from gateway.signer import EnvelopeSigner
+from gateway.store import GatewayStore, MeterSample
+from gateway.trace_recorder import TraceRecorder
+from gateway.uplink import Uplink
+from simclock import SimClock
+
+log = logging.getLogger(__name__)
+
+
+class _StopRequested(Exception):
+    pass
+
+
+def package_version() -> str:
+    try:
+        return version("qunzu-watch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+async def supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Run ``run`` forever; restart it after an unexpected failure, logging each failure once."""
+    backoff = 1.0
+    while True:
+        try:
+            await run()
+            return
+        except Exception:
+            log.exception("task %s failed; restarting it", name)
+            await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+            backoff = min(backoff * 2, 60.0)
+
+
+class GatewayDaemon:
+    def __init__(
+        self, config: GatewayConfig, clock: SimClock, recorder: TraceRecorder | None = None
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        # Checks the profiles now, so a bad configuration fails before anything starts; the
+        # clients themselves are made in run(), inside the event loop pymodbus needs.
+        build_pollers(config, clock, check_only=True)
+        self.pollers: list[ModbusBusPoller] = []
+        self.recorder = recorder
+        self.store = GatewayStore(config.gateway.store_path)
+        self.signer = EnvelopeSigner(config.gateway.id, load_signing_key(config.gateway.key_file))
+        self.uplink = Uplink(config, self.store, clock, package_version())
+        self.day_closer = DayCloser(config, self.store, self.signer)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.pollers = build_pollers(self.config, self.clock)
+        epoch = await asyncio.to_thread(self.store.start_boot_epoch)
+        log.info(
+            "gateway %s starting (boot epoch %d, key %s, %d units, %d buses)",
+            self.config.gateway.id,
+            epoch,
+            self.signer.kid,
+            len(self.config.units),
+            len(self.pollers),
+        )
+        try:
+            async with asyncio.TaskGroup() as group:
+                for poller in self.pollers:
+                    group.create_task(
+                        supervised(f"poll:{poller.bus.name}", lambda p=poller: self._poll_loop(p)),
+                        name=f"poll:{poller.bus.name}",
+                    )
+                group.create_task(supervised("day-closer", self._day_loop), name="day-closer")
+                group.create_task(self.uplink.run(), name="uplink")
+                group.create_task(_raise_when_set(stop), name="stop")
+        except* _StopRequested:
+            log.info("gateway stopping")
+        finally:
+            await self.uplink.say_offline()
+            for poller in self.pollers:
+                await poller.close()
+            if self.recorder is not None:
+                self.recorder.close()
+            self.store.close()
+
+    async def _poll_loop(self, poller: ModbusBusPoller) -> None:
+        await poll_forever(poller, self.config.polling.interval_s, self.clock, self._keep)
+
+    async def _keep(self, samples: list[MeterSample]) -> None:
+        await asyncio.to_thread(self.store.add_samples, samples)
+        if self.recorder is not None:
+            self.recorder.add(samples)
+
+    async def _day_loop(self) -> None:
+        tz = self.config.gateway.timezone
+        today = self.clock.now().astimezone(tz).date()
+        last_closed = await asyncio.to_thread(self.store.last_closed_day)
+        if last_closed is None:  # first start: watch from today on
+            last_closed = today - timedelta(days=1)
+            await asyncio.to_thread(self.store.set_last_closed_day, last_closed)
+        while True:
+            now = self.clock.now().astimezone(tz)
+            yesterday = now.date() - timedelta(days=1)
+            day = last_closed + timedelta(days=1)
+            while day <= yesterday:
+                report = await asyncio.to_thread(self.day_closer.close_day, day, now)
+                await asyncio.to_thread(self.store.set_last_closed_day, day)
+                await self._after_close(report, now)
+                last_closed = day
+                day += timedelta(days=1)
+            await self._sleep_until_close_of(now.date())
+
+    async def _after_close(self, report: DayReport, now: datetime) -> None:
+        log.info(
+            "closed %s: %d/%d units with data, %d over their legal cap, %d alerts queued",
+            report.day,
+            report.units_with_data,
+            report.units_watched,
+            report.units_over_cap,
+            len(report.raised),
+        )
+        if report.raised:
+            self.uplink.wake()
+        retention = timedelta(days=self.config.gateway.raw_retention_days)
+        await asyncio.to_thread(self.store.prune_readings, now - retention)
+        open_cases = await asyncio.to_thread(self.store.open_case_count)
+        await self.uplink.publish_summary(
+            {
+                "gateway_id": self.config.gateway.id,
+                "date": report.day.isoformat(),
+                "units_watched": report.units_watched,
+                "units_with_data": report.units_with_data,
+                "units_over_cap": report.units_over_cap,
+                "open_cases": open_cases,
+            }
+        )
+
+    async def _sleep_until_close_of(self, day: date) -> None:
+        _, end = local_day_bounds(day, self.config.gateway.timezone)
+        close_at = end + timedelta(seconds=self.config.polling.day_close_delay_s)
+        remaining = (close_at - self.clock.now()).total_seconds()
+        await asyncio.sleep(max(0.0, self.clock.wall_seconds(remaining)))
+
+
+async def record_meters(
+    config: GatewayConfig, clock: SimClock, recorder: TraceRecorder, stop: asyncio.Event
+) -> None:
+    """Poll the meters into a trace only: no store, no alerts, no network but the buses."""
+    pollers = build_pollers(config, clock)
+
+    async def keep(samples: list[MeterSample]) -> None:
+        recorder.add(samples)
+
+    log.info("recording %d buses into %s", len(pollers), recorder.directory)
+    try:
+        async with asyncio.TaskGroup() as group:
+            for poller in pollers:
+                group.create_task(
+                    supervised(
+                        f"poll:{poller.bus.name}",
+                        lambda p=poller: poll_forever(p, config.polling.interval_s, clock, keep),
+                    ),
+                    name=f"poll:{poller.bus.name}",
+                )
+            group.create_task(_raise_when_set(stop), name="stop")
+    except* _StopRequested:
+        log.info("recording stopped: %d readings written", recorder.written)
+    finally:
+        for poller in pollers:
+            await poller.close()
+        recorder.close()
+
+
+async def _raise_when_set(stop: asyncio.Event) -> None:
+    await stop.wait()
+    raise _StopRequested
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)

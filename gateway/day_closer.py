@@ -1,0 +1,160 @@
+"""Closes a building day: from the day's stored readings to decisions and signed alerts.
+
+For every unit: daily usage from the raw totals (pure core), an occupancy estimate against the
+unit's legal cap, one step of the unit's alert decision, and, when the decision says so, an alert
+body that is checked against the wire contract, given the next sequence number, signed and put
+in the outbox in the same breath. The outbox is what the uplink sends; nothing here touches the
+network. Runs synchronously (the daemon calls it in a worker thread).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from gateway.config import GatewayConfig, UnitSpec
+from gateway.contract import require_valid
+from gateway.core.alert_body import UnitFacts
+from gateway.core.alert_decision import (
+    OVERCROWDING,
+    DayAssessment,
+    DecisionAction,
+    case_state_from_dict,
+    case_state_to_dict,
+    over_cap_confidence,
+)
+from gateway.core.baselines import UnitBaseline
+from gateway.core.building_day import UnitDayInputs, UnitDayResult, close_building_day
+from gateway.core.other_cases import LEAK, METER_FAULT
+from gateway.signer import EnvelopeSigner
+from gateway.store import GatewayStore, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+CASE_KINDS = (OVERCROWDING, LEAK, METER_FAULT)
+BASELINE = "baseline"  # stored beside the cases: what the unit learned about itself
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedAlert:
+    unit_id: str
+    kind: str
+    alert_id: str
+    revision: int
+    estimate: float
+    legal_cap: int
+
+
+@dataclass(slots=True)
+class DayReport:
+    day: date
+    units_watched: int = 0
+    units_with_data: int = 0
+    units_over_cap: int = 0
+    raised: list[RaisedAlert] = field(default_factory=list)
+
+
+def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+class DayCloser:
+    def __init__(self, config: GatewayConfig, store: GatewayStore, signer: EnvelopeSigner) -> None:
+        self._config = config
+        self._store = store
+        self._signer = signer
+        self._tz = config.gateway.timezone
+        self._settings = config.detector_settings
+
+    def close_day(self, day: date, now: datetime) -> DayReport:
+        report = DayReport(day=day, units_watched=len(self._config.units))
+        start, end = local_day_bounds(day, self._tz)
+        inputs = [self._inputs(unit, start, end) for unit in self._config.units]
+        results = close_building_day(inputs, day, self._tz, self._settings, now)
+        usage_rows = []
+        for unit, result in zip(self._config.units, results, strict=True):
+            for kind, state in result.states.items():
+                self._store.save_case_state(unit.unit_id, kind, case_state_to_dict(state))
+            self._store.save_case_state(unit.unit_id, BASELINE, result.baseline.to_dict())
+            assessment = result.assessment
+            if assessment.estimate is not None:
+                report.units_with_data += 1
+                if over_cap_confidence(assessment.estimate, assessment.legal_cap) >= (
+                    self._config.decision.min_confidence
+                ):
+                    report.units_over_cap += 1
+            usage_rows.append(_usage_row(unit.unit_id, assessment))
+            for decision in result.decisions:
+                if decision.action is DecisionAction.CLOSE:
+                    log.info("unit %s: %s case closed locally", unit.unit_id, decision.kind)
+            report.raised.extend(self._send(unit, body, result, now) for body in result.alerts)
+        self._store.save_daily_usage(usage_rows)
+        return report
+
+    def _inputs(self, unit: UnitSpec, start: datetime, end: datetime) -> UnitDayInputs:
+        states = {}
+        for kind in CASE_KINDS:
+            stored = self._store.case_state(unit.unit_id, kind)
+            if stored is not None:
+                states[kind] = case_state_from_dict(stored)
+        stored_baseline = self._store.case_state(unit.unit_id, BASELINE)
+        return UnitDayInputs(
+            facts=unit_facts(unit),
+            baseline=UnitBaseline()
+            if stored_baseline is None
+            else UnitBaseline.from_dict(stored_baseline),
+            readings=self._store.readings_between(unit.unit_id, start, end, self._tz),
+            limits=self._config.counter_limits(unit),
+            states=states,
+        )
+
+    def _send(
+        self, unit: UnitSpec, body: dict[str, object], result: UnitDayResult, now: datetime
+    ) -> RaisedAlert:
+        require_valid("alert", body)
+        kind, revision = str(body["kind"]), int(str(body["revision"]))
+        topic = self._config.topic("alert")
+        seq = self._store.next_sequence()
+        token = self._signer.sign_alert(topic, int(now.timestamp()), seq, body)
+        alert_id = str(body["alert_id"])
+        self._store.enqueue(
+            OutboxMessage(seq, topic, token, alert_id, unit.unit_id, kind, revision, 0),
+            created_at=now,
+        )
+        estimate = body["estimated_occupancy"]
+        assert isinstance(estimate, dict)
+        legal_cap = result.assessment.legal_cap
+        log.info(
+            "unit %s: %s alert %s revision %d queued (estimate %.1f, legal cap %d)",
+            unit.unit_id,
+            kind,
+            alert_id,
+            revision,
+            estimate["point"],
+            legal_cap,
+        )
+        return RaisedAlert(
+            unit.unit_id, kind, alert_id, revision, float(estimate["point"]), legal_cap
+        )
+
+
+def unit_facts(unit: UnitSpec) -> UnitFacts:
+    return UnitFacts(unit.unit_id, unit.floor, unit.area_m2, unit.rooms)
+
+
+def _usage_row(unit_id: str, assessment: DayAssessment) -> dict[str, object]:
+    usage, estimate = assessment.usage, assessment.estimate
+    return {
+        "unit_id": unit_id,
+        "day": assessment.day.isoformat(),
+        "water_m3": usage.water_m3,
+        "electricity_kwh": usage.electricity_kwh,
+        "gas_m3": usage.gas_m3,
+        "estimate_point": None if estimate is None else estimate.point,
+        "estimate_low": None if estimate is None else estimate.low,
+        "estimate_high": None if estimate is None else estimate.high,
+        "legal_cap": assessment.legal_cap,
+        "flags": ",".join(usage.flags),
+    }

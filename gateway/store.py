@@ -1,0 +1,290 @@
+"""The gateway's local store: one SQLite file in WAL mode, through sqlite-utils.
+
+Tables:
+- ``readings``: raw cumulative meter totals as polled (bounded retention, oldest dropped first);
+- ``daily_usage``: one row per unit and day, with the occupancy estimate made from it;
+- ``case_states``: the alert decision state per unit and kind, so a restart resumes a case;
+- ``outbox``: every signed message until the cloud acknowledges it (never evicted);
+- ``meta``: boot epoch, message counter, last day closed.
+
+Methods are synchronous and guarded by one lock; the asyncio shell calls them through
+``asyncio.to_thread`` so the event loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from gateway.core.counters import Reading
+from gateway.signer import Sequence as MessageSequence
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSample:
+    unit_id: str
+    kind: str
+    ts: datetime
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    seq: MessageSequence
+    topic: str
+    token: str
+    alert_id: str
+    unit_id: str
+    kind: str
+    revision: int
+    sent_count: int
+
+
+class GatewayStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite_utils.Database(self._conn)
+        self._db.enable_wal()
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.Lock()
+        self._create_tables()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Hold the lock and run the block as one SQLite transaction."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _create_tables(self) -> None:
+        db = self._db
+        db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        db["readings"].create(
+            {"unit_id": str, "kind": str, "ts": float, "total": float}, if_not_exists=True
+        )
+        db["readings"].create_index(["unit_id", "kind", "ts"], if_not_exists=True)
+        db["readings"].create_index(["ts"], if_not_exists=True)
+        db["daily_usage"].create(
+            {
+                "unit_id": str,
+                "day": str,
+                "water_m3": float,
+                "electricity_kwh": float,
+                "gas_m3": float,
+                "estimate_point": float,
+                "estimate_low": float,
+                "estimate_high": float,
+                "legal_cap": int,
+                "flags": str,
+            },
+            pk=("unit_id", "day"),
+            if_not_exists=True,
+        )
+        db["case_states"].create(
+            {"unit_id": str, "kind": str, "state": str}, pk=("unit_id", "kind"), if_not_exists=True
+        )
+        db["outbox"].create(
+            {
+                "boot_epoch": int,
+                "counter": int,
+                "topic": str,
+                "token": str,
+                "alert_id": str,
+                "unit_id": str,
+                "kind": str,
+                "revision": int,
+                "created_at": str,
+                "sent_count": int,
+                "last_sent_wall": float,
+                "acked_at": str,
+                "ack_status": str,
+                "ack_reason": str,
+            },
+            pk=("boot_epoch", "counter"),
+            not_null={"topic", "token", "alert_id"},
+            if_not_exists=True,
+        )
+
+    def _upsert(self, table: str, row: Mapping[str, Any]) -> None:
+        # Plain SQL inside our own transaction: sqlite-utils' write helpers commit on their own.
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO {table}({columns}) VALUES({marks})", tuple(row.values())
+        )
+
+    # -- meta and sequence -------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def start_boot_epoch(self) -> int:
+        """Begin a new boot epoch (called once per daemon start) and reset the counter."""
+        with self._transaction():
+            epoch = int(self._meta("boot_epoch") or "0") + 1
+            self._set_meta("boot_epoch", str(epoch))
+            self._set_meta("counter", "0")
+            return epoch
+
+    def next_sequence(self) -> MessageSequence:
+        with self._transaction():
+            epoch = int(self._meta("boot_epoch") or "0")
+            counter = int(self._meta("counter") or "0") + 1
+            self._set_meta("counter", str(counter))
+            return MessageSequence(epoch, counter)
+
+    def last_closed_day(self) -> date | None:
+        with self._lock:
+            value = self._meta("last_closed_day")
+        return None if value is None else date.fromisoformat(value)
+
+    def set_last_closed_day(self, day: date) -> None:
+        with self._transaction():
+            self._set_meta("last_closed_day", day.isoformat())
+
+    # -- readings ----------------------------------------------------------------------------
+    def add_samples(self, samples: Iterable[MeterSample]) -> int:
+        rows = [(s.unit_id, s.kind, s.ts.timestamp(), s.total) for s in samples]
+        with self._transaction():
+            self._conn.executemany(
+                "INSERT INTO readings(unit_id, kind, ts, total) VALUES(?, ?, ?, ?)", rows
+            )
+        return len(rows)
+
+    def readings_between(
+        self, unit_id: str, start: datetime, end: datetime, tz: Any
+    ) -> dict[str, list[Reading]]:
+        """One unit's readings, from the last at/before ``start`` to the first at/after ``end``."""
+        lo, hi = start.timestamp(), end.timestamp()
+        out: dict[str, list[Reading]] = {}
+        with self._lock:
+            kinds = [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT DISTINCT kind FROM readings WHERE unit_id = ?", (unit_id,)
+                )
+            ]
+            for kind in kinds:
+                rows = self._conn.execute(
+                    "SELECT ts, total FROM readings WHERE unit_id = ? AND kind = ? AND ts >= "
+                    " COALESCE((SELECT MAX(ts) FROM readings WHERE unit_id = ? AND kind = ?"
+                    "  AND ts <= ?), ?) AND ts <= COALESCE((SELECT MIN(ts) FROM readings"
+                    "  WHERE unit_id = ? AND kind = ? AND ts >= ?), ?) ORDER BY ts",
+                    (unit_id, kind, unit_id, kind, lo, lo, unit_id, kind, hi, hi),
+                ).fetchall()
+                out[kind] = [Reading(datetime.fromtimestamp(ts, tz), total) for ts, total in rows]
+        return out
+
+    def prune_readings(self, older_than: datetime) -> int:
+        with self._transaction():
+            cursor = self._conn.execute(
+                "DELETE FROM readings WHERE ts < ?", (older_than.timestamp(),)
+            )
+            return cursor.rowcount
+
+    # -- daily results and case state --------------------------------------------------------
+    def save_daily_usage(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        with self._transaction():
+            for row in rows:
+                self._upsert("daily_usage", row)
+
+    def case_state(self, unit_id: str, kind: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT state FROM case_states WHERE unit_id = ? AND kind = ?", (unit_id, kind)
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def save_case_state(self, unit_id: str, kind: str, state: Mapping[str, Any]) -> None:
+        with self._transaction():
+            self._conn.execute(
+                "INSERT INTO case_states(unit_id, kind, state) VALUES(?, ?, ?)"
+                " ON CONFLICT(unit_id, kind) DO UPDATE SET state = excluded.state",
+                (unit_id, kind, json.dumps(state, sort_keys=True)),
+            )
+
+    def open_case_count(self) -> int:
+        with self._lock:
+            rows = self._conn.execute("SELECT state FROM case_states").fetchall()
+        return sum(1 for (state,) in rows if json.loads(state).get("phase") in {"open", "clearing"})
+
+    # -- outbox ------------------------------------------------------------------------------
+    def enqueue(self, message: OutboxMessage, created_at: datetime) -> None:
+        row = {
+            "boot_epoch": message.seq.boot_epoch,
+            "counter": message.seq.counter,
+            "topic": message.topic,
+            "token": message.token,
+            "alert_id": message.alert_id,
+            "unit_id": message.unit_id,
+            "kind": message.kind,
+            "revision": message.revision,
+            "created_at": created_at.isoformat(),
+            "sent_count": 0,
+        }
+        with self._transaction():
+            self._upsert("outbox", row)
+
+    def due_messages(self, now_wall: float, resend_after_s: float) -> list[OutboxMessage]:
+        """Unacknowledged messages never sent, or sent longer than ``resend_after_s`` ago."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT boot_epoch, counter, topic, token, alert_id, unit_id, kind, revision,"
+                " sent_count FROM outbox WHERE ack_status IS NULL AND"
+                " (last_sent_wall IS NULL OR last_sent_wall <= ?) ORDER BY boot_epoch, counter",
+                (now_wall - resend_after_s,),
+            ).fetchall()
+        return [
+            OutboxMessage(MessageSequence(r[0], r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+            for r in rows
+        ]
+
+    def mark_sent(self, seq: MessageSequence, now_wall: float) -> None:
+        with self._transaction():
+            self._conn.execute(
+                "UPDATE outbox SET sent_count = sent_count + 1, last_sent_wall = ?"
+                " WHERE boot_epoch = ? AND counter = ?",
+                (now_wall, seq.boot_epoch, seq.counter),
+            )
+
+    def mark_acked(self, seq: MessageSequence, status: str, reason: str, at: datetime) -> bool:
+        """Record the cloud's answer; False if no such unacknowledged message exists."""
+        with self._transaction():
+            cursor = self._conn.execute(
+                "UPDATE outbox SET ack_status = ?, ack_reason = ?, acked_at = ?"
+                " WHERE boot_epoch = ? AND counter = ? AND ack_status IS NULL",
+                (status, reason, at.isoformat(), seq.boot_epoch, seq.counter),
+            )
+            return cursor.rowcount == 1
+
+    def outbox_rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                dict(row) for row in self._db["outbox"].rows_where(order_by="boot_epoch, counter")
+            ]

@@ -1,0 +1,184 @@
+"""The MQTT uplink: drains the outbox to the broker and records the cloud's acknowledgements.
+
+Delivery is at-least-once end to end. Each signed message stays in the SQLite outbox until the
+cloud bridge answers on ``.../ack``; the uplink publishes it at QoS 1 and publishes it again,
+byte for byte, if no answer comes within ``resend_after_s`` (wall clock) or after a reconnect.
+The bridge recognises the repeat by its sequence and answers ``duplicate``.
+
+Presence: a retained ``online`` status on connect and a retained ``offline`` MQTT will.
+Connection loss is retried with jittered exponential back-off; the state change is logged once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from typing import Any
+
+import aiomqtt
+
+from gateway.config import GatewayConfig
+from gateway.contract import contract_errors
+from gateway.signer import Sequence
+from gateway.store import GatewayStore
+from simclock import SimClock
+
+log = logging.getLogger(__name__)
+
+PUMP_PERIOD_S = 1.0
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+class Uplink:
+    def __init__(
+        self, config: GatewayConfig, store: GatewayStore, clock: SimClock, version: str
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._clock = clock
+        self._version = version
+        self._wake = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._broker_down = False
+
+    def wake(self) -> None:
+        """Tell the pump that the outbox has something new."""
+        self._wake.set()
+
+    def _status(self, state: str) -> bytes:
+        return json.dumps(
+            {
+                "gateway_id": self._config.gateway.id,
+                "state": state,
+                "since": self._clock.now().isoformat(),
+                "version": self._version,
+            }
+        ).encode()
+
+    async def run(self) -> None:
+        backoff = BACKOFF_START_S
+        mqtt = self._config.mqtt
+        protocol = (
+            aiomqtt.ProtocolVersion.V5 if mqtt.protocol == "5" else aiomqtt.ProtocolVersion.V311
+        )
+        while True:
+            client = aiomqtt.Client(
+                mqtt.host,
+                mqtt.port,
+                identifier=mqtt.client_id or f"gateway-{self._config.gateway.id}",
+                username=mqtt.username,
+                password=mqtt.password,
+                protocol=protocol,
+                keepalive=mqtt.keepalive_s,
+                will=aiomqtt.Will(
+                    self._config.topic("status"), self._status("offline"), qos=1, retain=True
+                ),
+            )
+            try:
+                async with client:
+                    self._client = client
+                    backoff = BACKOFF_START_S
+                    log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
+                    self._broker_down = False
+                    await client.publish(
+                        self._config.topic("status"), self._status("online"), qos=1, retain=True
+                    )
+                    await client.subscribe(self._config.topic("ack"), qos=1)
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(self._receive_acks(client), name="uplink-acks")
+                        group.create_task(self._pump(client, resend_all=True), name="uplink-pump")
+            except* aiomqtt.MqttError as errors:
+                self._client = None
+                delay = backoff * random.uniform(0.5, 1.5)
+                log.log(
+                    logging.DEBUG if self._broker_down else logging.WARNING,
+                    "MQTT broker %s:%d unavailable (%s); retrying with back-off",
+                    mqtt.host,
+                    mqtt.port,
+                    errors.exceptions[0],
+                )
+                self._broker_down = True
+                await asyncio.sleep(delay)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    async def say_offline(self) -> None:
+        """Best effort on a clean stop: the will only fires on an unclean disconnect."""
+        client = self._client
+        if client is None:
+            return
+        try:
+            async with asyncio.timeout(1.0):
+                await client.publish(
+                    self._config.topic("status"), self._status("offline"), qos=1, retain=True
+                )
+        except (aiomqtt.MqttError, TimeoutError):
+            log.debug("could not announce offline status")
+
+    async def publish_summary(self, summary: dict[str, Any]) -> None:
+        """Dashboards only (QoS 0): dropped while the broker is unreachable."""
+        client = self._client
+        problems = contract_errors("summary", summary)
+        if problems:
+            log.error("summary breaks the contract, not sent: %s", "; ".join(problems))
+            return
+        if client is None:
+            return
+        try:
+            await client.publish(self._config.topic("summary"), json.dumps(summary), qos=0)
+        except aiomqtt.MqttError:
+            log.debug("summary not sent: broker unavailable")
+
+    async def _pump(self, client: aiomqtt.Client, *, resend_all: bool) -> None:
+        resend_after = 0.0 if resend_all else self._config.mqtt.resend_after_s
+        while True:
+            due = await asyncio.to_thread(self._store.due_messages, time.time(), resend_after)
+            for message in due:
+                await client.publish(message.topic, message.token, qos=1)
+                await asyncio.to_thread(self._store.mark_sent, message.seq, time.time())
+                if message.sent_count:
+                    log.info(
+                        "re-sent %s (seq %d/%d, attempt %d)",
+                        message.alert_id,
+                        message.seq.boot_epoch,
+                        message.seq.counter,
+                        message.sent_count + 1,
+                    )
+            resend_after = self._config.mqtt.resend_after_s
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(PUMP_PERIOD_S):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    async def _receive_acks(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            try:
+                ack = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                log.warning("ignored an ack that is not JSON on %s", message.topic)
+                continue
+            problems = contract_errors("ack", ack)
+            if problems:
+                log.warning("ignored a malformed ack: %s", "; ".join(problems))
+                continue
+            seq = Sequence(ack["seq"]["boot_epoch"], ack["seq"]["counter"])
+            status, reason = ack["status"], ack.get("reason", "")
+            known = await asyncio.to_thread(
+                self._store.mark_acked, seq, status, reason, self._clock.now()
+            )
+            if not known:
+                continue
+            if status == "rejected":
+                log.error("cloud rejected %s: %s", ack["alert_id"], reason)
+            else:
+                log.info(
+                    "cloud acknowledged %s (%s, ticket %s)",
+                    ack["alert_id"],
+                    status,
+                    ack.get("ticket_id"),
+                )

@@ -1,0 +1,131 @@
+"""The ``firmware-sim`` command as a user (and the demo) runs it: a separate process that says
+READY with its port, serves real Modbus TCP, and stops cleanly on SIGTERM; config errors are
+one line per problem and exit code 2."""
+
+from __future__ import annotations
+
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pymodbus.client import ModbusTcpClient
+from typer.testing import CliRunner
+
+from firmware_sim.cli import app
+
+pytestmark = pytest.mark.timeout(30)
+
+FIRMWARE_SIM = Path(sys.executable).parent / "firmware-sim"
+DEMO = Path(__file__).resolve().parents[2] / "config" / "demo" / "building.toml"
+
+
+def read_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """The next line of the child's stdout, or fail after ``timeout`` wall seconds."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            process.kill()
+            process.wait()
+            pytest.fail(f"no line on stdout within {timeout} s")
+    return process.stdout.readline()
+
+
+def test_serve_says_ready_serves_and_stops_on_sigterm() -> None:
+    process = subprocess.Popen(
+        [
+            str(FIRMWARE_SIM),
+            "serve",
+            str(DEMO),
+            "--port",
+            "0",
+            "--sim-start",
+            "2026-03-01T00:00:00+08:00",
+            "--sim-anchor",
+            repr(time.time()),
+            "--time-scale",
+            "3600.0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = read_line(process, 15)
+        assert line.startswith("READY modbus-tcp 127.0.0.1:"), line
+        port = int(line.strip().rsplit(":", 1)[1])
+        with ModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0) as client:
+            energy = client.read_input_registers(0x0156, count=2, device_id=81)
+            water = client.read_holding_registers(0x0000, count=2, device_id=82)
+        assert not energy.isError() and not water.isError()
+        assert energy.registers[0] == 0x453C  # 3020.x kWh: float32 0x453Cxxxx
+        assert (water.registers[0] << 16) | water.registers[1] >= 142_900
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert stdout == ""  # READY was the only line on stdout
+    assert "Traceback" not in stderr
+
+
+def test_check_config_of_the_demo_building() -> None:
+    result = CliRunner().invoke(app, ["check-config", str(DEMO)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "OK building.toml: 12 units, 24 meters"
+
+
+def test_check_config_of_a_broken_file(tmp_path: Path) -> None:
+    broken = tmp_path / "building.toml"
+    broken.write_text(
+        DEMO.read_text(encoding="utf-8").replace("area_m2 = 40.0", "area_m2 = 0.0", 1),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["check-config", str(broken)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "error: building.toml: units[1].area_m2: Input should be greater than 0"
+    )
+
+
+def test_serve_refuses_a_broken_file_before_listening(tmp_path: Path) -> None:
+    broken = tmp_path / "building.toml"
+    broken.write_text(
+        DEMO.read_text(encoding="utf-8").replace("device_id = 22", "device_id = 11", 1),
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [str(FIRMWARE_SIM), "serve", str(broken), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "units[1].meters[1].device_id: 11 is already used by units[0].meters[0]" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_clock_flag_is_a_clean_error() -> None:
+    result = CliRunner().invoke(app, ["serve", str(DEMO), "--sim-start", "yesterday"])
+    assert result.exit_code == 2
+    assert "--sim-start: not an ISO 8601 time" in result.stderr
+
+
+def test_describe_lists_units_device_ids_and_changes() -> None:
+    result = CliRunner().invoke(app, ["describe", str(DEMO)], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    for text in ("demo-building", "0101", "0403", "eastron_sdm120", "generic_water_u32"):
+        assert text in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.lstrip().startswith("0302"))
+    assert row.split()[:8] == ["0302", "3", "44", "1", "2", "2", "81", "electricity_kwh"]
+    assert "group_rental" in result.stdout
+    assert "9 (over cap)" in result.stdout
