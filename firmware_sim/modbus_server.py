@@ -4,9 +4,10 @@ A building's meters usually sit on RS485 behind one RS485-to-TCP converter, each
 device id; this server plays that converter. Every meter is a pymodbus ``SimDevice`` whose
 registers span address 0 to the last register of its device map, read-only. Values are computed
 when they are read: the device's ``action`` hook (called by pymodbus before it answers) asks the
-household model for the meter's state at the simulated time of the request and writes the
-encoded words into the device's registers. So there is no refresh task to fall behind, and a
-reading is exact for the instant it is taken, at any time scale.
+meter's source (a household model, or a generated scenario) for its state at the simulated time
+of the request and writes the encoded words into the device's registers. So there is no refresh
+task to fall behind, and a reading is exact for the instant it is taken, at any time scale.
+A meter whose source says it is offline answers nothing, like a ``silent`` fault.
 
 A device answers only on its own table (input registers for the SDM120, holding registers for
 the water meter) and refuses writes. A request for a device id the building does not have gets
@@ -38,7 +39,16 @@ from firmware_sim.register_encoding import (
     encode_registers,
 )
 
-__all__ = ["BuildingServer", "Clock", "ModbusServerError", "SerialLine", "SimulatedMeter"]
+__all__ = [
+    "BuildingServer",
+    "Clock",
+    "HouseholdSource",
+    "MeterServer",
+    "MeterSource",
+    "ModbusServerError",
+    "SerialLine",
+    "SimulatedMeter",
+]
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +81,57 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class MeterSource(Protocol):
+    """Where a simulated meter's values come from: a household model (``HouseholdSource``) or
+    a generated scenario (``firmware_sim.scenario_serving``). ``start`` is the simulated start;
+    faults are scheduled in days after it."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    def state_at(self, t: datetime) -> MeterState | None:
+        """What the meter shows at ``t``; None while it is offline (it then answers nothing)."""
+        ...
+
+    def total_at(self, t: datetime) -> float:
+        """The true cumulative total at ``t`` (a stuck or reset fault starts from it)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSource:
+    """One meter kind of a household model (``firmware_sim.households``)."""
+
+    household: HouseholdModel
+    kind: str
+
+    @property
+    def start(self) -> datetime:
+        return self.household.start
+
+    def state_at(self, t: datetime) -> MeterState:
+        return MeterState(
+            total=self.household.total_at(self.kind, t),
+            rate_per_hour=self.household.rate_per_hour(self.kind, t),
+            mains_voltage=self.household.mains_voltage(t),
+        )
+
+    def total_at(self, t: datetime) -> float:
+        return self.household.total_at(self.kind, t)
+
+
 class SimulatedMeter:
-    """One meter: its household, its device map, and the hook that fills its registers."""
+    """One meter: where its values come from, its device map, and the hook that fills its
+    registers."""
 
     def __init__(
         self,
-        household: HouseholdModel,
+        source: MeterSource,
         meter: MeterSpec,
         clock: Clock,
         faults: tuple[FaultSpec, ...] = (),
     ) -> None:
-        self.household = household
+        self.source = source
         self.meter = meter
         self.device_map: DeviceMap = DEVICE_MAPS[meter.device]
         self._clock = clock
@@ -90,23 +140,26 @@ class SimulatedMeter:
     def fault_now(self) -> FaultSpec | None:
         if not self._faults:
             return None
-        days = (self._clock.now() - self.household.start).total_seconds() / 86400
+        days = (self._clock.now() - self.source.start).total_seconds() / 86400
         return active_fault(self._faults, self.meter.device_id, days)
 
-    def state(self) -> MeterState:
-        """What the meter shows now, on the simulated clock, faults included."""
-        now = self._clock.now()
-        kind = self.meter.kind
-        total = self.household.total_at(kind, now)
+    def is_silent_now(self) -> bool:
+        """A meter with a ``silent`` fault, or offline in its scenario, answers nothing."""
         fault = self.fault_now()
-        if fault is not None:
-            began = self.household.start + timedelta(days=fault.from_day)
-            total = shown_total(fault, total, self.household.total_at(kind, began))
-        return MeterState(
-            total=total,
-            rate_per_hour=self.household.rate_per_hour(kind, now),
-            mains_voltage=self.household.mains_voltage(now),
-        )
+        if fault is not None and fault.kind == "silent":
+            return True
+        return self.source.state_at(self._clock.now()) is None
+
+    def state(self) -> MeterState | None:
+        """What the meter shows now, on the simulated clock, faults included (None: offline)."""
+        now = self._clock.now()
+        state = self.source.state_at(now)
+        fault = self.fault_now()
+        if state is None or fault is None:
+            return state
+        began = self.source.start + timedelta(days=fault.from_day)
+        total = shown_total(fault, state.total, self.source.total_at(began))
+        return MeterState(total, state.rate_per_hour, state.mains_voltage)
 
     def sim_device(self) -> SimDevice:
         registers = SimData(
@@ -135,7 +188,10 @@ class SimulatedMeter:
             return _exception_code(fault.exception_code)
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay_s)
-        for register, word in encode_registers(self.device_map, self.state()).items():
+        state = self.state()
+        if state is None:  # offline: the answer is dropped on its way out (see MeterServer)
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        for register, word in encode_registers(self.device_map, state).items():
             registers[register - start_address] = word
         return None
 
@@ -172,25 +228,25 @@ def building_meters(config: BuildingConfig, clock: Clock, seed: int) -> list[Sim
     for unit in config.units:
         household = HouseholdModel(unit=unit, start=start, seed=seed, utc_offset=offset)
         meters.extend(
-            SimulatedMeter(household, meter, clock, config.faults) for meter in unit.meters
+            SimulatedMeter(HouseholdSource(household, meter.kind), meter, clock, config.faults)
+            for meter in unit.meters
         )
     return meters
 
 
-class BuildingServer:
-    """The building's Modbus TCP listener. ``await start()``, then ``await stop()``."""
+class MeterServer:
+    """One Modbus TCP listener (or RTU line) answering for ``meters``, as one RS485-to-TCP
+    converter (or one RS485 line) does. ``await start()``, then ``await stop()``."""
 
     def __init__(
         self,
-        config: BuildingConfig,
-        clock: Clock,
+        meters: list[SimulatedMeter],
         *,
-        seed: int,
         host: str,
         port: int,
         serial: SerialLine | None = None,
     ) -> None:
-        self.meters = building_meters(config, clock, seed)
+        self.meters = meters
         self.host = host
         self.serial = serial
         self._requested_port = port
@@ -265,10 +321,8 @@ class BuildingServer:
         index = 0 if self.serial is not None else 6
         if sending and len(packet) > index:
             for meter in self.meters:
-                if meter.meter.device_id == packet[index]:
-                    fault = meter.fault_now()
-                    if fault is not None and fault.kind == "silent":
-                        return b""
+                if meter.meter.device_id == packet[index] and meter.is_silent_now():
+                    return b""
         return packet
 
     async def stop(self) -> None:
@@ -280,3 +334,19 @@ class BuildingServer:
                 await listener.wait_closed()
             await asyncio.sleep(0)  # let the closed connections' transports finish
             log.info("server stopped")
+
+
+class BuildingServer(MeterServer):
+    """Every meter of a building file behind one listener."""
+
+    def __init__(
+        self,
+        config: BuildingConfig,
+        clock: Clock,
+        *,
+        seed: int,
+        host: str,
+        port: int,
+        serial: SerialLine | None = None,
+    ) -> None:
+        super().__init__(building_meters(config, clock, seed), host=host, port=port, serial=serial)

@@ -1,21 +1,37 @@
-"""``firmware-sim scenario``: list the scenario families, export one as a building trace.
+"""``firmware-sim scenario``: list the scenario families, export one as a building trace, or
+serve it live over Modbus TCP.
 
 ``scenario_app`` is a Typer sub-app; the ``firmware-sim`` command mounts it as ``scenario``.
 ``list`` prints one family a line on stdout. ``export`` writes the trace and one summary line
 on stderr (``wrote DIR: 12 units over 30 days from 2026-03-01, ...``); a bad argument is one
-line on stderr and exit code 2, a directory that cannot be written exit code 1.
+line on stderr and exit code 2, a directory that cannot be written exit code 1. ``serve``
+answers for every meter of the scenario's building (one converter per floor, see
+``firmware_sim.scenario_serving``) and prints one line once all listen,
+``READY modbus-tcp HOST:FIRST-LAST``; ``gateway-config`` writes the gateway configuration that
+polls it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from firmware_sim.scenarios import FAMILIES, ScenarioError, build_scenario, parse_start
+from firmware_sim.modbus_server import MeterServer, ModbusServerError
+from firmware_sim.scenario_serving import gateway_config_toml, scenario_servers
+from firmware_sim.scenarios import (
+    FAMILIES,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    parse_start,
+)
 from firmware_sim.scenarios.trace_writer import export_trace
+from simclock import SimClock
 
 __all__ = ["scenario_app"]
 
@@ -58,18 +74,7 @@ def export(
 ) -> None:
     """Export FAMILY for SEED as a building trace with truth.csv in OUT."""
     began = time.perf_counter()
-    try:
-        scenario = build_scenario(
-            family,
-            seed,
-            units=units,
-            days=days,
-            start=None if start is None else parse_start(start),
-            interval_min=interval_min,
-        )
-    except ScenarioError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    scenario = _build(family, seed, units, days, start, interval_min)
     try:
         summary = export_trace(scenario, out)
     except OSError as err:
@@ -84,3 +89,121 @@ def export(
         f" in {time.perf_counter() - began:.1f} s",
         err=True,
     )
+
+
+def _build(
+    family: str,
+    seed: int,
+    units: int | None,
+    days: int | None,
+    start: str | None,
+    interval_min: int = 15,
+) -> Scenario:
+    try:
+        return build_scenario(
+            family,
+            seed,
+            units=units,
+            days=days,
+            start=None if start is None else parse_start(start),
+            interval_min=interval_min,
+        )
+    except ScenarioError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+
+
+Family = Annotated[str, typer.Argument(help="Scenario family (see `list`).")]
+Seed = Annotated[int, typer.Option(help="Seed: the same seed gives the same building.")]
+Units = Annotated[int | None, typer.Option(help="Number of flats (default: the family's).")]
+Days = Annotated[int | None, typer.Option(help="Number of days (default: the family's).")]
+Start = Annotated[
+    str | None, typer.Option(help="First day, as for `export` (default: the family's).")
+]
+Host = Annotated[str, typer.Option(help="Address the converters listen on.")]
+BasePort = Annotated[
+    int, typer.Option(min=1, max=65535, help="Port of floor 1's converter; floor f: PORT + f - 1.")
+]
+
+
+@scenario_app.command("serve")
+def serve(
+    family: Family,
+    seed: Seed = 1,
+    units: Units = None,
+    days: Days = None,
+    start: Start = None,
+    host: Host = "127.0.0.1",
+    port: BasePort = 5020,
+    time_scale: Annotated[
+        float, typer.Option(min=0.001, help="Simulated seconds per wall second.")
+    ] = 1.0,
+    sim_start: Annotated[
+        str | None,
+        typer.Option(
+            help="Simulated time now, ISO 8601 with offset (default: the first day's midnight)."
+        ),
+    ] = None,
+    sim_anchor: Annotated[
+        float | None,
+        typer.Option(help="Wall-clock Unix time at which the clock reads --sim-start."),
+    ] = None,
+) -> None:
+    """Serve every meter of FAMILY for SEED over Modbus TCP, one converter per floor, until
+    SIGTERM or Ctrl-C. The registers show what `export` writes for the same moment."""
+    scenario = _build(family, seed, units, days, start)
+    first_day = scenario.params.start.isoformat()
+    try:
+        clock = SimClock.from_args(sim_start or first_day, sim_anchor, time_scale)
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    servers = scenario_servers(scenario, clock, host=host, base_port=port)
+    try:
+        asyncio.run(_serve_until_stopped(servers))
+    except ModbusServerError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+
+
+async def _serve_until_stopped(servers: list[MeterServer]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    started: list[MeterServer] = []
+    try:
+        for server in servers:
+            await server.start()
+            started.append(server)
+        ports = [server.port for server in started]
+        print(f"READY modbus-tcp {started[0].host}:{min(ports)}-{max(ports)}", flush=True)
+        await stop.wait()
+    finally:
+        for server in reversed(started):
+            await server.stop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+@scenario_app.command("gateway-config")
+def gateway_config(
+    family: Family,
+    out: Annotated[Path, typer.Option(help="The gateway TOML file to write.")],
+    seed: Seed = 1,
+    units: Units = None,
+    days: Days = None,
+    start: Start = None,
+    host: Host = "127.0.0.1",
+    port: BasePort = 5020,
+    gateway_id: Annotated[str, typer.Option(help="The gateway's id.")] = "scenario-gw",
+) -> None:
+    """Write the gateway configuration that polls `serve` of the same FAMILY, SEED and --port."""
+    scenario = _build(family, seed, units, days, start)
+    text = gateway_config_toml(scenario, host=host, base_port=port, gateway_id=gateway_id)
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        typer.echo(f"error: cannot write {out}: {err.strerror or err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(f"wrote {out}: {scenario.params.units} flats", err=True)

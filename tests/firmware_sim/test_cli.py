@@ -129,3 +129,37 @@ def test_describe_lists_units_device_ids_and_changes() -> None:
     assert row.split()[:8] == ["0302", "3", "44", "1", "2", "2", "81", "electricity_kwh"]
     assert "group_rental" in result.stdout
     assert "9 (over cap)" in result.stdout
+
+
+def test_scenario_serve_answers_on_every_floor_and_stops_on_sigterm() -> None:
+    base = 20_000 + (int(time.time() * 1000) % 30_000)
+    process = subprocess.Popen(
+        [str(FIRMWARE_SIM), "scenario", "serve", "small_demo", "--seed", "1", "--port", str(base)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready = read_line(process, timeout=20).split()
+        assert ready[:2] == ["READY", "modbus-tcp"], ready
+        first, last = (int(p) for p in ready[2].split(":")[1].split("-"))
+        assert first == base and last > first  # small_demo has more than one floor
+        for port in (first, last):
+            client = ModbusTcpClient("127.0.0.1", port=port, timeout=2)
+            assert client.connect()
+            answer = client.read_input_registers(0x0156, count=2, device_id=1)  # an SDM120
+            client.close()
+            assert not answer.isError(), answer
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+
+
+def test_scenario_gateway_config_names_a_bad_family(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["scenario", "gateway-config", "no_such_family", "--out", str(tmp_path / "g.toml")]
+    )
+    assert result.exit_code == 2
+    assert "unknown family 'no_such_family'" in result.output
+    assert not (tmp_path / "g.toml").exists()
