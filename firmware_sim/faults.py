@@ -13,18 +13,29 @@ open-ended when left out). Pure: which fault holds, and what a meter then shows;
 | ``reset`` | the meter was replaced: its total counts again from zero |
 | ``rollover`` | the total wraps at ``rollover_at`` (the counter's capacity, in m3 or kWh) |
 | ``nan`` | the float registers read NaN (an SDM120 in a bad state) |
+| ``bad_crc`` | the answer's CRC is wrong (RTU only: noise on the RS485 pair; TCP has no CRC) |
+| ``garbled`` | the answer's bytes after the device id are noise (RTU: so is the CRC) |
+
+``bad_crc`` and ``garbled`` damage every ``every``-th answer of the device, from the first one
+while the fault holds: ``every = 1`` is a line that never works, ``every = 2`` one the gateway's
+retry gets through.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FaultKind = Literal["silent", "exception", "slow", "stuck", "reset", "rollover", "nan"]
-WIRE_FAULTS = frozenset({"silent", "exception", "slow"})
+FaultKind = Literal[
+    "silent", "exception", "slow", "stuck", "reset", "rollover", "nan", "bad_crc", "garbled"
+]
+FRAME_FAULTS = frozenset({"bad_crc", "garbled"})
+WIRE_FAULTS = frozenset({"silent", "exception", "slow"}) | FRAME_FAULTS
+MBAP_HEADER_BYTES = 7  # Modbus TCP: transaction, protocol, length, unit id
 
 
 class FaultSpec(BaseModel):
@@ -37,6 +48,7 @@ class FaultSpec(BaseModel):
     exception_code: int = Field(default=4, ge=1, le=255)
     delay_s: float = Field(default=2.0, gt=0, le=60)
     rollover_at: float | None = Field(default=None, gt=0)
+    every: int = Field(default=1, ge=1, description="bad_crc, garbled: damage every n-th answer")
 
     @model_validator(mode="after")
     def _consistent(self) -> FaultSpec:
@@ -77,3 +89,19 @@ def shown_total(fault: FaultSpec | None, total: float, total_at_fault_start: flo
         case "nan":
             return math.nan
     return total
+
+
+def damaged_frame(fault: FaultSpec, frame: bytes, *, rtu: bool, answer_number: int) -> bytes:
+    """``frame`` (an answer about to be sent) as ``fault`` damages it; ``answer_number`` counts
+    the device's answers from 1. Frames of other faults, and undamaged answers, pass as they are.
+    The noise is a hash of the frame, so a run can be repeated exactly."""
+    if fault.kind not in FRAME_FAULTS or (answer_number - 1) % fault.every:
+        return frame
+    if fault.kind == "bad_crc":
+        if not rtu or len(frame) < 4:
+            return frame
+        return frame[:-2] + bytes(b ^ 0xFF for b in frame[-2:])
+    keep = 1 if rtu else MBAP_HEADER_BYTES
+    noise = hashlib.blake2b(frame, digest_size=64).digest()
+    body = bytes(noise[i % len(noise)] for i in range(len(frame) - keep))
+    return frame[:keep] + body

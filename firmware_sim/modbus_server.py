@@ -30,7 +30,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from firmware_sim import FirmwareSimError
 from firmware_sim.building_config import BuildingConfig, MeterSpec
-from firmware_sim.faults import FaultSpec, active_fault, shown_total
+from firmware_sim.faults import FRAME_FAULTS, FaultSpec, active_fault, damaged_frame, shown_total
 from firmware_sim.households import HouseholdModel
 from firmware_sim.register_encoding import (
     DEVICE_MAPS,
@@ -135,13 +135,14 @@ class SimulatedMeter:
         self.meter = meter
         self.device_map: DeviceMap = DEVICE_MAPS[meter.device]
         self._clock = clock
-        self._faults = tuple(f for f in faults if f.device_id == meter.device_id)
+        self.faults = tuple(f for f in faults if f.device_id == meter.device_id)
+        self._answers = 0  # answers sent while a frame fault held
 
     def fault_now(self) -> FaultSpec | None:
-        if not self._faults:
+        if not self.faults:
             return None
         days = (self._clock.now() - self.source.start).total_seconds() / 86400
-        return active_fault(self._faults, self.meter.device_id, days)
+        return active_fault(self.faults, self.meter.device_id, days)
 
     def is_silent_now(self) -> bool:
         """A meter with a ``silent`` fault, or offline in its scenario, answers nothing."""
@@ -149,6 +150,16 @@ class SimulatedMeter:
         if fault is not None and fault.kind == "silent":
             return True
         return self.source.state_at(self._clock.now()) is None
+
+    def frame_to_send(self, frame: bytes, *, rtu: bool) -> bytes:
+        """The answer frame as it leaves: dropped (b"") when silent, damaged by a frame fault."""
+        if self.is_silent_now():
+            return b""
+        fault = self.fault_now()
+        if fault is None or fault.kind not in FRAME_FAULTS:
+            return frame
+        self._answers += 1
+        return damaged_frame(fault, frame, rtu=rtu, answer_number=self._answers)
 
     def state(self) -> MeterState | None:
         """What the meter shows now, on the simulated clock, faults included (None: offline)."""
@@ -275,8 +286,10 @@ class MeterServer:
         server = ModbusTcpServer(
             [*devices, _catch_all_device()],
             address=(self.host, self._requested_port),
-            trace_packet=self._drop_answers_of_silent_meters,
+            trace_packet=self._answer_as_faults_say,
         )
+        if any(f.kind == "bad_crc" for m in self.meters for f in m.faults):
+            log.warning("bad_crc faults act on Modbus RTU only: TCP frames carry no CRC")
         try:
             await server.serve_forever(background=True)
         except RuntimeError as err:
@@ -304,7 +317,7 @@ class MeterServer:
             parity=line.parity,
             stopbits=line.stopbits,
             ignore_missing_devices=True,
-            trace_packet=self._drop_answers_of_silent_meters,
+            trace_packet=self._answer_as_faults_say,
         )
         try:
             await server.serve_forever(background=True)
@@ -314,15 +327,17 @@ class MeterServer:
         self._server = server
         log.info("serving %d meters on %s", len(self.meters), self.where)
 
-    def _drop_answers_of_silent_meters(self, sending: bool, packet: bytes) -> bytes:
+    def _answer_as_faults_say(self, sending: bool, packet: bytes) -> bytes:
         """A silent meter answers nothing: its response frame is dropped before it is sent,
-        so the client times out as it would on a dead meter. The unit id is byte 6 of a Modbus
-        TCP frame (after the MBAP header) and byte 0 of an RTU frame."""
-        index = 0 if self.serial is not None else 6
+        so the client times out as it would on a dead meter; a frame fault damages it. The
+        device id is byte 6 of a Modbus TCP frame (after the MBAP header) and byte 0 of an RTU
+        frame."""
+        rtu = self.serial is not None
+        index = 0 if rtu else 6
         if sending and len(packet) > index:
             for meter in self.meters:
-                if meter.meter.device_id == packet[index] and meter.is_silent_now():
-                    return b""
+                if meter.meter.device_id == packet[index]:
+                    return meter.frame_to_send(packet, rtu=rtu)
         return packet
 
     async def stop(self) -> None:

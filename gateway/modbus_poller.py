@@ -158,6 +158,11 @@ class ModbusBusPoller:
         samples = []
         for binding in self.meters:
             device_id = binding.meter.device_id
+            # A garbled answer makes pymodbus drop a TCP connection: connect again, so one bad
+            # frame costs one meter's reading, not the rest of the bus.
+            if not self._client.connected and not await self._client.connect():
+                self._note_bus_down()
+                break
             try:
                 value = await self._read_quantity(binding)
             except DeviceError as err:

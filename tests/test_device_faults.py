@@ -218,3 +218,101 @@ async def test_simulated_building_on_an_rtu_line_with_a_silent_meter(
     read = {(s.unit_id, s.kind) for s in samples}
     assert ("0102", "electricity_kwh") not in read  # device 21, silent
     assert len(read) == 2 * len(METERS) - 1
+
+
+FRAME_FAULTS = """
+[[faults]]
+device_id = 11
+kind = "bad_crc"
+
+[[faults]]
+device_id = 12
+kind = "garbled"
+every = 2
+
+[[faults]]
+device_id = 22
+kind = "garbled"
+"""
+
+
+async def test_noise_on_an_rtu_line_costs_retries_not_the_bus(
+    tmp_path: Path, pty_pair: tuple[str, str]
+) -> None:
+    """A CRC error and garbled answers on a real RTU line: the client rejects every damaged
+    frame, one retry gets through when only every other answer is damaged, a meter whose every
+    answer is damaged is skipped, and the rest of the line is read in the same poll."""
+    import sys
+
+    building = tmp_path / "building.toml"
+    building.write_text(
+        building_file(tmp_path).read_text(encoding="utf-8").split("[[faults]]")[0] + FRAME_FAULTS,
+        encoding="utf-8",
+    )
+    gateway_end, meter_end = pty_pair
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "firmware_sim", "serve", str(building), "--rtu", meter_end,
+        "--sim-start", START.isoformat(), "--time-scale", "3600",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert sim.stdout is not None
+        await asyncio.wait_for(sim.stdout.readline(), 30)
+        config = gateway_file(tmp_path, 1).read_text(encoding="utf-8")
+        config = config.replace(
+            '[[modbus_tcp]]\nname = "conv"\nhost = "127.0.0.1"\nport = 1\n',
+            f'[[modbus_rtu]]\nname = "conv"\nport = "{gateway_end}"\n',
+        ).replace("timeout_s = 1.0\nretries = 0", "timeout_s = 0.5\nretries = 1")
+        (tmp_path / "gateway.toml").write_text(config, encoding="utf-8")
+        (poller,) = build_pollers(load_gateway_config(tmp_path / "gateway.toml"), SimClock.real())
+        loop = asyncio.get_running_loop()
+        try:
+            polls = []
+            for _ in range(2):
+                began = loop.time()
+                samples = await poller.poll_once()
+                polls.append(({(s.unit_id, s.kind) for s in samples}, loop.time() - began))
+        finally:
+            await poller.close()
+    finally:
+        sim.terminate()
+        assert await asyncio.wait_for(sim.wait(), 10) == 0
+    for read, took in polls:
+        assert ("0101", "electricity_kwh") not in read  # device 11: every CRC wrong
+        assert ("0102", "water_m3") not in read  # device 22: every answer garbled
+        assert ("0101", "water_m3") in read  # device 12: the retry got through
+        assert len(read) == 2 * len(METERS) - 2
+        # Two meters cost two tries of 0.5 s each; the rest of the line answers at once.
+        assert took < 4.0
+
+
+async def test_a_garbled_tcp_answer_is_skipped_and_the_poller_goes_on(tmp_path: Path) -> None:
+    building = tmp_path / "building.toml"
+    building.write_text(
+        building_file(tmp_path).read_text(encoding="utf-8").split("[[faults]]")[0]
+        + '[[faults]]\ndevice_id = 31\nkind = "garbled"\n',
+        encoding="utf-8",
+    )
+    clock = SteppedClock()
+    server = BuildingServer(load_building_config(building), clock, seed=1, host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        config = gateway_file(tmp_path, server.port)
+        config.write_text(
+            config.read_text(encoding="utf-8").replace("timeout_s = 1.0", "timeout_s = 0.5"),
+            encoding="utf-8",
+        )
+        (poller,) = build_pollers(load_gateway_config(config), SimClock.real())
+        try:
+            polls = []
+            for hours in (1, 2):
+                clock.moment = START + timedelta(hours=hours)
+                polls.append({(s.unit_id, s.kind) for s in await poller.poll_once()})
+        finally:
+            await poller.close()
+    finally:
+        await server.stop()
+    for read in polls:
+        assert ("0103", "electricity_kwh") not in read  # device 31
+        assert len(read) == 2 * len(METERS) - 1

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from firmware_sim.building_config import BuildingConfigError, load_building_config
-from firmware_sim.faults import FaultSpec, active_fault, shown_total
+from firmware_sim.faults import FaultSpec, active_fault, damaged_frame, shown_total
 
 
 def fault(kind: str, **extra: object) -> FaultSpec:
@@ -69,3 +69,31 @@ def test_building_file_names_the_fault_that_is_wrong(tmp_path: Path) -> None:
         load_building_config(path)
     assert "faults[0].kind: a generic_water_u32 has no float registers" in str(caught.value)
     assert "faults[1].device_id: no meter has device id 99" in str(caught.value)
+
+
+RTU_ANSWER = bytes.fromhex("0b0404466c7e8d") + bytes.fromhex("a1b2")  # id, fc, count, data, crc
+TCP_ANSWER = bytes.fromhex("000100000007") + bytes.fromhex("0b0404466c7e8d")
+
+
+def test_a_bad_crc_flips_the_crc_of_rtu_answers_only() -> None:
+    bad = damaged_frame(fault("bad_crc"), RTU_ANSWER, rtu=True, answer_number=1)
+    assert bad[:-2] == RTU_ANSWER[:-2] and bad[-2:] != RTU_ANSWER[-2:]
+    assert damaged_frame(fault("bad_crc"), TCP_ANSWER, rtu=False, answer_number=1) == TCP_ANSWER
+
+
+@pytest.mark.parametrize(("rtu", "frame", "kept"), [(True, RTU_ANSWER, 1), (False, TCP_ANSWER, 7)])
+def test_a_garbled_answer_keeps_its_address_and_length(rtu: bool, frame: bytes, kept: int) -> None:
+    garbled = damaged_frame(fault("garbled"), frame, rtu=rtu, answer_number=1)
+    assert len(garbled) == len(frame)
+    assert garbled[:kept] == frame[:kept] and garbled[kept:] != frame[kept:]
+    # The same frame is garbled the same way: a run can be repeated.
+    assert damaged_frame(fault("garbled"), frame, rtu=rtu, answer_number=1) == garbled
+
+
+def test_every_nth_answer_is_damaged() -> None:
+    every_3 = fault("garbled", every=3)
+    damaged = [
+        damaged_frame(every_3, RTU_ANSWER, rtu=True, answer_number=n) != RTU_ANSWER
+        for n in range(1, 8)
+    ]
+    assert damaged == [True, False, False, True, False, False, True]
