@@ -206,8 +206,9 @@ def backtest(
         Path | None,
         typer.Option(
             "--config",
-            help="TOML with [rules], [norms], [decision], [limits], [polling] (a gateway.toml"
-            " works: other sections are ignored). Defaults when omitted.",
+            # Brackets escaped: Typer's help is Rich markup, where [rules] would vanish.
+            help="TOML with \\[rules], \\[norms], \\[decision], \\[limits], \\[polling]"
+            " (a gateway.toml works: other sections are ignored). Defaults when omitted.",
         ),
     ] = None,
     lenient: Annotated[
