@@ -12,8 +12,9 @@ neighbours have been estimated. In order:
 1. each unit's meters become daily usage, its lock events a head count over the lock window;
    what every flat shares that day (``core.baselines``: seasons, habits) is divided out;
 2. a first estimate per unit from meters and locks;
-3. each floor's stops, less what the neighbours' first estimates explain, give the unit's
-   elevator head count; the final estimate adds it;
+3. the building's stops per person are calibrated on the day's floors; each floor's stops, less
+   what the neighbours' first estimates explain, give the unit's elevator head count; the final
+   estimate adds it;
 4. each of the unit's cases (overcrowding, leak, meter fault) takes one step; a RAISE or
    UPDATE comes with its alert body.
 """
@@ -48,7 +49,7 @@ from gateway.core.baselines import (
 )
 from gateway.core.counters import CounterLimits, Reading
 from gateway.core.daily_usage import DailyUsage, summarise_day
-from gateway.core.floor_stops import ElevatorNorms, unit_head_count_from_stops
+from gateway.core.floor_stops import ElevatorNorms, calibrated_norms, unit_head_count_from_stops
 from gateway.core.lock_activity import LockDay, LockNorms, lock_head_count
 from gateway.core.occupancy import (
     OccupancyRules,
@@ -124,6 +125,14 @@ def close_building_day(
         for usage, locks in zip(counted, lock_counts, strict=True)
     ]
     areas = [unit.facts.area_m2 for unit in units]
+    elevators = settings.elevators
+    if floor_stops:
+        persons_by_floor: dict[int, float] = {}
+        for unit, estimate in zip(units, first, strict=True):
+            if estimate is not None:
+                floor = unit.facts.floor
+                persons_by_floor[floor] = persons_by_floor.get(floor, 0.0) + estimate.point
+        elevators = calibrated_norms(floor_stops, persons_by_floor, elevators)
     results = []
     for i, unit in enumerate(units):
         others = dict(lock_counts[i])
@@ -134,7 +143,7 @@ def close_building_day(
                 if j != i and other.facts.floor == unit.facts.floor and estimate is not None
             ]
             stops = unit_head_count_from_stops(
-                floor_stops.get(unit.facts.floor), unit.facts.floor, neighbours, settings.elevators
+                floor_stops.get(unit.facts.floor), unit.facts.floor, neighbours, elevators
             )
             if stops is not None:
                 others["elevator"] = stops

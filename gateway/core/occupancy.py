@@ -20,11 +20,19 @@ Estimate: each signal with a usable daily amount is turned into a head count.
 A steady water flow that never rests, not even in the quietest hour of the day, is a leak: it
 is taken off the day's water before counting people (and raises its own alert elsewhere).
 
-The point estimate is the weighted mean of the head counts. Its uncertainty has two parts that
-add in quadrature: the norms themselves (``relative_uncertainty`` of the point) and the
-disagreement between signals (their weighted standard deviation around the point), with a
-floor of half a person. ``[low, high]`` is point -/+ that one-sigma half-width, low clipped at
-zero: roughly two chances in three that the true head count lies inside.
+Gas and the elevator are **habit signals** and count one way only. How much a household cooks
+and whether it takes the lift depend on who they are more than on how many: group renters
+rarely cook and many take the stairs, while a family of three may cook for hours. A habit
+signal that says *more* people than the core signals (water, electricity, locks) is evidence
+and joins the estimate; one that says fewer is a habit, kept as evidence for the inspector
+(``by_signal``) but left out of the estimate. Without any core signal, habit signals count
+both ways: they are all there is.
+
+The point estimate is the weighted mean of the head counts counted. Its uncertainty has two
+parts that add in quadrature: the norms themselves (``relative_uncertainty`` of the point) and
+the disagreement between the core signals (their weighted standard deviation around their own
+mean), with a floor of half a person. ``[low, high]`` is point -/+ that one-sigma half-width,
+low clipped at zero: roughly two chances in three that the true head count lies inside.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from gateway.core.daily_usage import DailyUsage
 
 MIN_HALF_WIDTH = 0.5  # persons: no daily meter total counts people more precisely than this
 SIGNAL_WEIGHTS = {"water": 3.0, "electricity": 1.0, "gas": 1.0, "locks": 3.0, "elevator": 1.0}
+HABIT_SIGNALS = frozenset({"gas", "elevator"})  # count only when they say more (see above)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,19 +127,29 @@ def estimate_occupancy(
     persons = persons_by_signal(usage, norms, others)
     if not persons:
         return None
-    total_weight = sum(SIGNAL_WEIGHTS[signal] for signal in persons)
-    point = sum(SIGNAL_WEIGHTS[s] * n for s, n in persons.items()) / total_weight
+    core = {s: n for s, n in persons.items() if s not in HABIT_SIGNALS} or persons
+    core_point = _weighted_mean(core)
+    counted = {s: n for s, n in persons.items() if s in core or n >= core_point}
+    point = _weighted_mean(counted)
+    # Disagreement is measured among the core signals: a habit signal that says more is
+    # evidence for the crowd, not doubt about it.
     spread = math.sqrt(
-        sum(SIGNAL_WEIGHTS[s] * (n - point) ** 2 for s, n in persons.items()) / total_weight
+        sum(SIGNAL_WEIGHTS[s] * (n - core_point) ** 2 for s, n in core.items())
+        / sum(SIGNAL_WEIGHTS[s] for s in core)
     )
     half_width = max(math.hypot(norms.relative_uncertainty * point, spread), MIN_HALF_WIDTH)
     return OccupancyEstimate(
         point=point,
         low=max(0.0, point - half_width),
         high=point + half_width,
-        signals=tuple(signal for signal in SIGNAL_WEIGHTS if signal in persons),
+        signals=tuple(signal for signal in SIGNAL_WEIGHTS if signal in counted),
         by_signal={signal: persons[signal] for signal in SIGNAL_WEIGHTS if signal in persons},
     )
+
+
+def _weighted_mean(persons: Mapping[str, float]) -> float:
+    total_weight = sum(SIGNAL_WEIGHTS[signal] for signal in persons)
+    return sum(SIGNAL_WEIGHTS[s] * n for s, n in persons.items()) / total_weight
 
 
 def _usable(amount: float | None) -> TypeGuard[float]:

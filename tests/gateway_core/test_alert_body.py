@@ -110,12 +110,12 @@ def test_an_update_keeps_the_alert_id_and_raises_the_revision() -> None:
 
 
 def test_a_single_day_with_gas_and_two_rooms_reads_well() -> None:
-    state, (raised,) = case_after([day_of(0, 1.2, 20.0, 3.0)], DecisionParams(sustain_days=1))
+    state, (raised,) = case_after([day_of(0, 1.2, 20.0, 3.3)], DecisionParams(sustain_days=1))
     body = body_for(state, raised)
     VALIDATOR.validate(body)
     summary = body["evidence"]["summary"]  # type: ignore[index]
     assert summary.startswith(
-        "Water 1.20 m3/day, electricity 20.0 kWh/day and gas 3.00 m3/day over 1 day"
+        "Water 1.20 m3/day, electricity 20.0 kWh/day and gas 3.30 m3/day over 1 day"
     )
     assert body["evidence"]["signals"] == ["water", "electricity", "gas"]  # type: ignore[index]
 

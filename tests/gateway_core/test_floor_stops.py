@@ -8,7 +8,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from gateway.core.counters import Reading
-from gateway.core.floor_stops import ElevatorNorms, floor_stops_day, unit_head_count_from_stops
+from gateway.core.floor_stops import (
+    ElevatorNorms,
+    calibrated_norms,
+    floor_stops_day,
+    unit_head_count_from_stops,
+)
 
 CST = timezone(timedelta(hours=8))
 DAY = date(2026, 3, 2)
@@ -45,3 +50,35 @@ def test_only_unexplained_stops_count_for_the_unit(
 ) -> None:
     got = unit_head_count_from_stops(floor_stops, floor, neighbours, ElevatorNorms())
     assert got == (None if persons is None else pytest.approx(persons))
+
+
+def test_stops_per_person_are_calibrated_on_the_building() -> None:
+    norms = ElevatorNorms()
+    # Couriers and visitors: every floor makes 6 stops per resident, floor 5 more (a crowd).
+    stops = {1: 900.0, 2: 60.0, 3: 48.0, 4: 66.0, 5: 150.0}
+    persons = {1: 8.0, 2: 10.0, 3: 8.0, 4: 11.0, 5: 12.0}
+    calibrated = calibrated_norms(stops, persons, norms)
+    assert calibrated.stops_per_person_day == pytest.approx(6.0)  # the median floor, not 5
+    # Floor 5's flat, neighbours 8 people: 150 - 6 x 8 = 102 stops are 17 people by the
+    # building's rate; by the norm 2.2 an ordinary floor-mate there would already look like 20.
+    assert unit_head_count_from_stops(150.0, 5, [8.0], calibrated) == pytest.approx(17.0)
+
+
+@pytest.mark.parametrize(
+    ("stops", "persons"),
+    [
+        ({2: 60.0, 3: 48.0}, {2: 10.0, 3: 8.0}),  # two floors are too few to go by
+        ({2: 60.0, 3: None, 4: 66.0}, {2: 10.0, 3: 8.0, 4: 11.0}),  # a floor without a counter
+        ({2: 60.0, 3: 48.0, 4: 66.0}, {2: 10.0, 3: 0.5, 4: 11.0}),  # nobody to speak of on 3
+    ],
+)
+def test_too_little_to_calibrate_keeps_the_norm(
+    stops: dict[int, float | None], persons: dict[int, float]
+) -> None:
+    assert calibrated_norms(stops, persons, ElevatorNorms()) == ElevatorNorms()
+
+
+def test_the_calibrated_rate_is_clamped() -> None:
+    stops = {2: 500.0, 3: 400.0, 4: 450.0}
+    persons = {2: 1.0, 3: 1.0, 4: 1.0}
+    assert calibrated_norms(stops, persons, ElevatorNorms()).stops_per_person_day == 20.0

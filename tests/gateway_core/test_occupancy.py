@@ -129,3 +129,44 @@ def test_locks_and_elevator_join_the_estimate_with_their_weights() -> None:
     assert estimate.point == pytest.approx((3 * 4.0 + 3 * 8.0 + 1 * 6.0) / 7)
     with pytest.raises(ValueError, match="unknown signal 'radar'"):
         estimate_occupancy(usage(water=0.48), NORMS, {"radar": 3.0})
+
+
+@pytest.mark.parametrize(
+    ("gas", "others", "point", "signals"),
+    [
+        # Renters who never cook: gas says 0.3 people; water and electricity say 9.
+        (0.1, {}, 9.0, ("water", "electricity")),
+        # A floor whose lift they avoid: 1 person by the stops, left out.
+        (None, {"elevator": 1.0}, 9.0, ("water", "electricity")),
+        # A crowd that also cooks for 12 and crowds the lift: both say more, both count.
+        (
+            3.6,
+            {"elevator": 12.0},
+            (3 * 9 + 9 + 12 + 12) / 6,
+            ("water", "electricity", "gas", "elevator"),
+        ),
+        # Only habit signals: they are all there is, so they count both ways.
+        (0.6, {"elevator": 4.0}, 3.0, ("gas", "elevator")),
+    ],
+)
+def test_habit_signals_count_only_when_they_say_more(
+    gas: float | None, others: dict[str, float], point: float, signals: tuple[str, ...]
+) -> None:
+    day = usage(1.08, 15.5, gas) if signals[0] == "water" else usage(gas=gas)
+    estimate = estimate_occupancy(day, NORMS, others)
+    assert estimate is not None
+    assert estimate.point == pytest.approx(point)
+    assert estimate.signals == signals
+    # What a habit signal said stays in the evidence, counted or not.
+    if gas is not None:
+        assert "gas" in estimate.by_signal
+
+
+def test_a_habit_signal_saying_more_moves_the_point_not_the_doubt() -> None:
+    alone = estimate_occupancy(usage(0.48, 8.0), NORMS)
+    with_lift = estimate_occupancy(usage(0.48, 8.0), NORMS, {"elevator": 9.0})
+    assert alone is not None and with_lift is not None
+    assert with_lift.point == pytest.approx((3 * 4 + 4 + 9) / 5)
+    # Only the norms' share of the width grows with the point; the signals' disagreement
+    # (water and electricity agree on 4) stays nil.
+    assert with_lift.high - with_lift.point == pytest.approx(0.25 * with_lift.point)
