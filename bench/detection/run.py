@@ -40,7 +40,7 @@ from gateway.trace_reader import open_trace  # noqa: E402
 
 TUNE_SEEDS = (101, 102, 103)
 REPORT_SEEDS = (1, 2, 3, 4, 5)
-BENCH_FAMILIES = ("mixed_city", "confounder_heavy", "hidden_rentals")
+BENCH_FAMILIES = ("mixed_city", "confounder_heavy", "hidden_rentals", "summer_city")
 
 
 @dataclass
