@@ -21,6 +21,7 @@ from gateway.core.alert_decision import DecisionParams
 from gateway.core.building_day import DetectorSettings
 from gateway.core.counters import CounterLimits
 from gateway.core.daily_usage import METER_KINDS
+from gateway.core.lock_adverts import normalise_mac
 from gateway.core.occupancy import OccupancyRules, PerCapitaNorms
 from gateway.errors import ConfigError
 from qunzu_common.config_errors import format_validation_error
@@ -120,6 +121,46 @@ class UnitSpec(_Frozen):
         return self
 
 
+class BleSection(_Frozen):
+    """The smart-lock radio (docs/ble-locks.md); used only when ``[[locks]]`` lists a lock."""
+
+    transport: Literal["bleak", "bumble"] = "bleak"
+    adapter: str = Field(default="hci0", pattern=r"^hci[0-9]{1,2}$", description="bleak only")
+    bumble_transport: str = Field(default="usb:0", min_length=1, description="bumble only")
+    pseudonym_key_file: Path = Path("lock-pseudonyms.key")
+    silent_after_s: float = Field(
+        default=6 * 3600.0, gt=0, description="building seconds unheard before a lock is silent"
+    )
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+class LockSpec(_Frozen):
+    """One smart lock on a unit's door."""
+
+    unit_id: Identifier
+    mac: str
+    kind: Literal["mibeacon", "bthome", "gatt"]
+    bind_key: str | None = Field(default=None, description="MiBeacon: 32 hex digits")
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, value: str) -> str:
+        return normalise_mac(value)
+
+    @field_validator("bind_key")
+    @classmethod
+    def _bind_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if len(value) != 32 or not re.fullmatch(r"[0-9A-Fa-f]*", value):
+            raise ValueError(f"must be 32 hex digits (16 bytes), got {len(value)} characters")
+        return value.lower()
+
+    @property
+    def bind_key_bytes(self) -> bytes:
+        return bytes.fromhex(self.bind_key or "")
+
+
 class RulesSection(_Frozen):
     max_persons_per_room: int = Field(default=2, ge=1)
     min_area_m2_per_person: float = Field(default=5.0, gt=0)
@@ -171,6 +212,8 @@ class GatewayConfig(_Frozen):
     modbus_rtu: tuple[ModbusRtuBus, ...] = ()
     units: tuple[UnitSpec, ...] = Field(min_length=1)
     profile_dirs: tuple[Path, ...] = ()
+    ble: BleSection = BleSection()
+    locks: tuple[LockSpec, ...] = ()
 
     @model_validator(mode="after")
     def _cross_references(self) -> GatewayConfig:
@@ -205,7 +248,12 @@ class GatewayConfig(_Frozen):
                         f" {seen_devices[key]}"
                     )
                 seen_devices[key] = where
+        _check_locks(self.locks, seen_units)
         return self
+
+    @property
+    def lock_unit_ids(self) -> frozenset[str]:
+        return frozenset(lock.unit_id for lock in self.locks)
 
     # Core parameter objects, built from the validated sections.
     @property
@@ -236,6 +284,24 @@ class GatewayConfig(_Frozen):
 
     def topic(self, leaf: str) -> str:
         return f"{self.mqtt.topic_prefix}/{self.gateway.id}/{leaf}"
+
+
+def _check_locks(locks: tuple[LockSpec, ...], units: Mapping[str, int]) -> None:
+    macs: dict[str, int] = {}
+    for i, lock in enumerate(locks):
+        where = f"locks[{i}]"
+        if lock.unit_id not in units:
+            raise ValueError(f"{where}.unit_id: no unit {lock.unit_id!r} in [[units]]")
+        if lock.mac in macs:
+            raise ValueError(f"{where}.mac: {lock.mac} is already locks[{macs[lock.mac]}]")
+        macs[lock.mac] = i
+        if lock.kind == "mibeacon" and lock.bind_key is None:
+            raise ValueError(
+                f"{where}.bind_key: a mibeacon lock needs its bind key (32 hex digits);"
+                " see docs/ble-locks.md for how to get it"
+            )
+        if lock.kind != "mibeacon" and lock.bind_key is not None:
+            raise ValueError(f"{where}.bind_key: only a mibeacon lock has a bind key")
 
 
 DETECTION_SECTIONS = ("rules", "norms", "decision", "limits", "polling")
@@ -324,6 +390,9 @@ def load_gateway_config(path: Path) -> GatewayConfig:
                 }
             ),
             "profile_dirs": tuple(base / p for p in config.profile_dirs),
+            "ble": config.ble.model_copy(
+                update={"pseudonym_key_file": base / config.ble.pseudonym_key_file}
+            ),
         }
     )
     return resolved

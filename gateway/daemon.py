@@ -5,6 +5,8 @@ Tasks:
 - ``day-closer``: after each local midnight, closes the day(s) just ended (catching up on days
   missed while the gateway was down) and prunes old raw readings;
 - ``uplink``: keeps the MQTT session and drains the outbox;
+- ``ble-locks``: only when ``[[locks]]`` lists smart locks: listens to them over Bluetooth and
+  keeps their pseudonymised door events (``gateway.ble.lock_listener``);
 - ``stop``: waits for SIGTERM/SIGINT and ends the group.
 
 A poller or the day closer that fails unexpectedly is restarted by :func:`supervised` with
@@ -22,12 +24,14 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 
+from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
+from gateway.ble.transport import BleTransport
 from gateway.config import GatewayConfig
 from gateway.day_closer import DayCloser, DayReport, local_day_bounds
 from gateway.keys import load_signing_key
 from gateway.modbus_poller import ModbusBusPoller, build_pollers, poll_forever
 from gateway.signer import EnvelopeSigner
-from gateway.store import GatewayStore, MeterSample
+from gateway.store import GatewayStore, MeterSample, StoredLockEvent
 from gateway.trace_recorder import TraceRecorder
 from gateway.uplink import Uplink
 from simclock import SimClock
@@ -61,7 +65,11 @@ async def supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
 
 class GatewayDaemon:
     def __init__(
-        self, config: GatewayConfig, clock: SimClock, recorder: TraceRecorder | None = None
+        self,
+        config: GatewayConfig,
+        clock: SimClock,
+        recorder: TraceRecorder | None = None,
+        ble_transport: BleTransport | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -74,6 +82,10 @@ class GatewayDaemon:
         self.signer = EnvelopeSigner(config.gateway.id, load_signing_key(config.gateway.key_file))
         self.uplink = Uplink(config, self.store, clock, package_version())
         self.day_closer = DayCloser(config, self.store, self.signer)
+        # Locks: the key is read (or made) now, so a bad one fails before anything starts.
+        # ``ble_transport`` replaces the stack named in [ble] (tests hand in a bumble one).
+        self.pseudonyms = configured_pseudonymiser(config)
+        self.ble_transport = ble_transport
 
     async def run(self, stop: asyncio.Event) -> None:
         self.pollers = build_pollers(self.config, self.clock)
@@ -95,6 +107,8 @@ class GatewayDaemon:
                     )
                 group.create_task(supervised("day-closer", self._day_loop), name="day-closer")
                 group.create_task(self.uplink.run(), name="uplink")
+                if self.config.locks:
+                    group.create_task(supervised("ble-locks", self._listen), name="ble-locks")
                 group.create_task(_raise_when_set(stop), name="stop")
         except* _StopRequested:
             log.info("gateway stopping")
@@ -113,6 +127,26 @@ class GatewayDaemon:
         await asyncio.to_thread(self.store.add_samples, samples)
         if self.recorder is not None:
             self.recorder.add(samples)
+
+    async def _listen(self) -> None:
+        assert self.pseudonyms is not None  # made in __init__ whenever locks are configured
+        await listen_to_locks(
+            self.config,
+            self.ble_transport,
+            self.pseudonyms,
+            self.clock,
+            self._keep_lock_events,
+            self._log_position,
+        )
+
+    async def _keep_lock_events(self, events: list[StoredLockEvent]) -> None:
+        added = await asyncio.to_thread(self.store.add_lock_events, events)
+        log.debug("kept %d new lock events of %d", added, len(events))
+        if self.recorder is not None:
+            self.recorder.add_lock_events(events)
+
+    async def _log_position(self, lock_mac: str) -> int:
+        return await asyncio.to_thread(self.store.lock_log_position, lock_mac)
 
     async def _day_loop(self) -> None:
         tz = self.config.gateway.timezone
@@ -146,6 +180,8 @@ class GatewayDaemon:
             self.uplink.wake()
         retention = timedelta(days=self.config.gateway.raw_retention_days)
         await asyncio.to_thread(self.store.prune_readings, now - retention)
+        # Always, so the events of a lock taken out of the configuration do not linger either.
+        await asyncio.to_thread(self.store.prune_lock_events, now - retention)
         open_cases = await asyncio.to_thread(self.store.open_case_count)
         await self.uplink.publish_summary(
             {
@@ -166,13 +202,35 @@ class GatewayDaemon:
 
 
 async def record_meters(
-    config: GatewayConfig, clock: SimClock, recorder: TraceRecorder, stop: asyncio.Event
+    config: GatewayConfig,
+    clock: SimClock,
+    recorder: TraceRecorder,
+    stop: asyncio.Event,
+    ble_transport: BleTransport | None = None,
 ) -> None:
-    """Poll the meters into a trace only: no store, no alerts, no network but the buses."""
+    """Poll the meters (and listen to the locks) into a trace only: no store, no alerts, no
+    network but the buses and the locks' radio."""
     pollers = build_pollers(config, clock)
+    pseudonyms = configured_pseudonymiser(config)
+    log_positions: dict[str, int] = {}  # no store: each recording resumes event logs from 0
 
     async def keep(samples: list[MeterSample]) -> None:
         recorder.add(samples)
+
+    async def keep_lock_events(events: list[StoredLockEvent]) -> None:
+        recorder.add_lock_events(events)
+        for event in events:
+            if event.source == "gatt":
+                log_positions[event.lock_mac] = max(event.seq, log_positions.get(event.lock_mac, 0))
+
+    async def log_position(lock_mac: str) -> int:
+        return log_positions.get(lock_mac, 0)
+
+    async def listen() -> None:
+        assert pseudonyms is not None
+        await listen_to_locks(
+            config, ble_transport, pseudonyms, clock, keep_lock_events, log_position
+        )
 
     log.info("recording %d buses into %s", len(pollers), recorder.directory)
     try:
@@ -185,9 +243,15 @@ async def record_meters(
                     ),
                     name=f"poll:{poller.bus.name}",
                 )
+            if config.locks:
+                group.create_task(supervised("ble-locks", listen), name="ble-locks")
             group.create_task(_raise_when_set(stop), name="stop")
     except* _StopRequested:
-        log.info("recording stopped: %d readings written", recorder.written)
+        log.info(
+            "recording stopped: %d readings and %d lock events written",
+            recorder.written,
+            recorder.lock_events_written,
+        )
     finally:
         for poller in pollers:
             await poller.close()

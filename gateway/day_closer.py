@@ -1,10 +1,12 @@
 """Closes a building day: from the day's stored readings to decisions and signed alerts.
 
-For every unit: daily usage from the raw totals (pure core), an occupancy estimate against the
-unit's legal cap, one step of the unit's alert decision, and, when the decision says so, an alert
-body that is checked against the wire contract, given the next sequence number, signed and put
-in the outbox in the same breath. The outbox is what the uplink sends; nothing here touches the
-network. Runs synchronously (the daemon calls it in a worker thread).
+For every unit: daily usage from the raw totals (pure core); for a unit with a smart lock, its
+lock window (the last ``window_days`` days of stored door events, summarised exactly as
+``gateway backtest`` does, counted from the first day the lock was heard); an occupancy estimate
+against the unit's legal cap; one step of the unit's alert decision; and, when the decision says
+so, an alert body that is checked against the wire contract, given the next sequence number,
+signed and put in the outbox in the same breath. The outbox is what the uplink sends; nothing
+here touches the network. Runs synchronously (the daemon calls it in a worker thread).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from gateway.core.alert_decision import (
 )
 from gateway.core.baselines import UnitBaseline
 from gateway.core.building_day import UnitDayInputs, UnitDayResult, close_building_day
+from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT
 from gateway.signer import EnvelopeSigner
 from gateway.store import GatewayStore, OutboxMessage
@@ -71,7 +74,7 @@ class DayCloser:
     def close_day(self, day: date, now: datetime) -> DayReport:
         report = DayReport(day=day, units_watched=len(self._config.units))
         start, end = local_day_bounds(day, self._tz)
-        inputs = [self._inputs(unit, start, end) for unit in self._config.units]
+        inputs = [self._inputs(unit, day, start, end) for unit in self._config.units]
         results = close_building_day(inputs, day, self._tz, self._settings, now)
         usage_rows = []
         for unit, result in zip(self._config.units, results, strict=True):
@@ -93,7 +96,7 @@ class DayCloser:
         self._store.save_daily_usage(usage_rows)
         return report
 
-    def _inputs(self, unit: UnitSpec, start: datetime, end: datetime) -> UnitDayInputs:
+    def _inputs(self, unit: UnitSpec, day: date, start: datetime, end: datetime) -> UnitDayInputs:
         states = {}
         for kind in CASE_KINDS:
             stored = self._store.case_state(unit.unit_id, kind)
@@ -108,7 +111,23 @@ class DayCloser:
             readings=self._store.readings_between(unit.unit_id, start, end, self._tz),
             limits=self._config.counter_limits(unit),
             states=states,
+            lock_days=self.lock_window(unit.unit_id, day),
         )
+
+    def lock_window(self, unit_id: str, day: date) -> tuple[LockDay, ...] | None:
+        """The lock window ending on ``day``; ``None`` for a unit whose lock was never heard
+        (like backtest, a lock counts from its first event, and then every day counts)."""
+        if unit_id not in self._config.lock_unit_ids:
+            return None
+        first = self._store.first_lock_event_time(unit_id, self._tz)
+        if first is None or first.date() > day:
+            return None
+        oldest = max(first.date(), day - timedelta(days=self._settings.locks.window_days - 1))
+        days = [oldest + timedelta(days=n) for n in range((day - oldest).days + 1)]
+        start, _ = local_day_bounds(days[0], self._tz)
+        _, end = local_day_bounds(day, self._tz)
+        events = self._store.lock_events_between(unit_id, start, end, self._tz)
+        return tuple(summarise_lock_day(events, d, self._tz) for d in days)
 
     def _send(
         self, unit: UnitSpec, body: dict[str, object], result: UnitDayResult, now: datetime

@@ -4,8 +4,10 @@ Tables:
 - ``readings``: raw cumulative meter totals as polled (bounded retention, oldest dropped first);
 - ``daily_usage``: one row per unit and day, with the occupancy estimate made from it;
 - ``case_states``: the alert decision state per unit and kind, so a restart resumes a case;
+- ``lock_events``: door events of the units' smart locks, with pseudonymised credentials only
+  (the raw key id never reaches this module); kept as long as raw readings;
 - ``outbox``: every signed message until the cloud acknowledges it (never evicted);
-- ``meta``: boot epoch, message counter, last day closed.
+- ``meta``: boot epoch, message counter, last day closed, each event-log lock's last sequence.
 
 Methods are synchronous and guarded by one lock; the asyncio shell calls them through
 ``asyncio.to_thread`` so the event loop never waits on the disk.
@@ -26,6 +28,7 @@ from typing import Any
 import sqlite_utils
 
 from gateway.core.counters import Reading
+from gateway.core.lock_activity import LockEvent
 from gateway.signer import Sequence as MessageSequence
 
 
@@ -35,6 +38,20 @@ class MeterSample:
     kind: str
     ts: datetime
     total: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLockEvent:
+    """A door event as kept: ``credential`` is a pseudonym (``gateway.credentials``)."""
+
+    unit_id: str
+    lock_mac: str
+    source: str  # mibeacon, bthome or gatt
+    seq: int  # the lock's packet counter or event-log sequence
+    ts: datetime
+    event: str  # unlock, lock or failed
+    method: str
+    credential: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +116,24 @@ class GatewayStore:
             pk=("unit_id", "day"),
             if_not_exists=True,
         )
+        db["lock_events"].create(
+            {
+                "unit_id": str,
+                "lock_mac": str,
+                "source": str,
+                "seq": int,
+                "ts": float,
+                "event": str,
+                "method": str,
+                "credential": str,
+            },
+            not_null={"unit_id", "lock_mac", "source", "seq", "ts", "event", "credential"},
+            if_not_exists=True,
+        )
+        db["lock_events"].create_index(
+            ["lock_mac", "source", "seq", "ts"], unique=True, if_not_exists=True
+        )
+        db["lock_events"].create_index(["unit_id", "ts"], if_not_exists=True)
         db["case_states"].create(
             {"unit_id": str, "kind": str, "state": str}, pk=("unit_id", "kind"), if_not_exists=True
         )
@@ -205,6 +240,56 @@ class GatewayStore:
         with self._transaction():
             cursor = self._conn.execute(
                 "DELETE FROM readings WHERE ts < ?", (older_than.timestamp(),)
+            )
+            return cursor.rowcount
+
+    # -- lock events ---------------------------------------------------------------------------
+    def add_lock_events(self, events: Iterable[StoredLockEvent]) -> int:
+        """Keep ``events``; one already kept (same lock, source, sequence and time) is skipped.
+        Returns how many were new. Advances each event-log lock's resume point."""
+        added = 0
+        with self._transaction():
+            for e in events:
+                cursor = self._conn.execute(
+                    "INSERT OR IGNORE INTO lock_events(unit_id, lock_mac, source, seq, ts, event,"
+                    " method, credential) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                    (e.unit_id, e.lock_mac, e.source, e.seq, e.ts.timestamp(), e.event, e.method,
+                     e.credential),
+                )  # fmt: skip
+                added += cursor.rowcount
+                if e.source == "gatt":
+                    key = f"lock_log_seq:{e.lock_mac}"
+                    self._set_meta(key, str(max(e.seq, int(self._meta(key) or "0"))))
+        return added
+
+    def lock_log_position(self, lock_mac: str) -> int:
+        """The last event-log sequence kept from ``lock_mac`` (0 before the first)."""
+        with self._lock:
+            return int(self._meta(f"lock_log_seq:{lock_mac}") or "0")
+
+    def lock_events_between(
+        self, unit_id: str, start: datetime, end: datetime, tz: Any
+    ) -> list[LockEvent]:
+        """The unit's door events with ``start <= ts < end``, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT ts, event, credential FROM lock_events WHERE unit_id = ? AND ts >= ?"
+                " AND ts < ? ORDER BY ts",
+                (unit_id, start.timestamp(), end.timestamp()),
+            ).fetchall()
+        return [LockEvent(datetime.fromtimestamp(ts, tz), event, cred) for ts, event, cred in rows]
+
+    def first_lock_event_time(self, unit_id: str, tz: Any) -> datetime | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT MIN(ts) FROM lock_events WHERE unit_id = ?", (unit_id,)
+            ).fetchone()
+        return None if row[0] is None else datetime.fromtimestamp(row[0], tz)
+
+    def prune_lock_events(self, older_than: datetime) -> int:
+        with self._transaction():
+            cursor = self._conn.execute(
+                "DELETE FROM lock_events WHERE ts < ?", (older_than.timestamp(),)
             )
             return cursor.rowcount
 

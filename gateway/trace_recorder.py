@@ -3,7 +3,8 @@
 A technician records a real building with ``gateway record`` (or ``gateway run --record``) and
 later replays it offline. The recorder writes ``units.csv`` and ``trace.toml`` from the
 configuration and appends every meter reading to ``meters.csv`` as it is read, in the building's
-local time with its UTC offset.
+local time with its UTC offset; a building with smart locks also gets ``locks.csv``, whose
+credentials are the gateway's pseudonyms (``backtest`` pseudonymises them once more, harmlessly).
 
 The format wants rows in time order, but buses are polled concurrently, so the readings of one
 bus can arrive after later readings of another. The recorder therefore holds rows back for
@@ -24,61 +25,103 @@ from pathlib import Path
 
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
-from gateway.store import MeterSample
+from gateway.store import MeterSample, StoredLockEvent
 
 log = logging.getLogger(__name__)
 
 TRACE_FORMAT_VERSION = 1
 
 
-class TraceRecorder:
-    def __init__(self, directory: Path, config: GatewayConfig, hold_back: timedelta) -> None:
-        self.directory = directory
+class _TimeOrderedCsv:
+    """One CSV file of a trace, written in time order after a hold-back (see the module)."""
+
+    def __init__(self, path: Path, header: list[str], hold_back: timedelta) -> None:
         self.dropped = 0
         self.written = 0
-        self._tz = config.gateway.timezone
         self._hold_back = hold_back
-        self._pending: list[tuple[datetime, str, str, float]] = []
+        self._pending: list[tuple[datetime, tuple[str, ...]]] = []
         self._last_written: datetime | None = None
-        directory.mkdir(parents=True, exist_ok=True)
-        self._write_units(config)
-        self._write_meta(config)
-        meters = directory / "meters.csv"
-        is_new = not meters.exists()
-        self._file = meters.open("a", newline="", encoding="utf-8")
+        is_new = not path.exists()
+        self._file = path.open("a", newline="", encoding="utf-8")
         self._csv = csv.writer(self._file, lineterminator="\n")
         if is_new:
-            self._csv.writerow(["ts", "unit_id", "kind", "total"])
+            self._csv.writerow(header)
             self._file.flush()
 
-    def add(self, samples: Iterable[MeterSample]) -> None:
+    def add(self, rows: Iterable[tuple[datetime, tuple[str, ...]]]) -> None:
         latest = None
-        for sample in samples:
-            heapq.heappush(
-                self._pending, (sample.ts, sample.unit_id, sample.kind, float(sample.total))
-            )
-            latest = sample.ts if latest is None else max(latest, sample.ts)
+        for ts, cells in rows:
+            heapq.heappush(self._pending, (ts, cells))
+            latest = ts if latest is None else max(latest, ts)
         if latest is not None:
-            self._flush(until=latest - self._hold_back)
+            self.flush(until=latest - self._hold_back)
 
-    def close(self) -> None:
-        self._flush(until=None)
-        self._file.close()
-        if self.dropped:
-            log.warning("trace %s: %d late readings were dropped", self.directory, self.dropped)
-
-    def _flush(self, until: datetime | None) -> None:
+    def flush(self, until: datetime | None) -> None:
         while self._pending and (until is None or self._pending[0][0] <= until):
-            ts, unit_id, kind, total = heapq.heappop(self._pending)
+            ts, cells = heapq.heappop(self._pending)
             if self._last_written is not None and ts < self._last_written:
                 self.dropped += 1
                 continue
-            self._csv.writerow(
-                [ts.astimezone(self._tz).isoformat(timespec="seconds"), unit_id, kind, repr(total)]
-            )
+            self._csv.writerow(cells)
             self._last_written = ts
             self.written += 1
         self._file.flush()
+
+    def close(self) -> None:
+        self.flush(until=None)
+        self._file.close()
+
+
+class TraceRecorder:
+    def __init__(self, directory: Path, config: GatewayConfig, hold_back: timedelta) -> None:
+        self.directory = directory
+        self._tz = config.gateway.timezone
+        directory.mkdir(parents=True, exist_ok=True)
+        self._write_units(config)
+        self._write_meta(config)
+        self._meters = _TimeOrderedCsv(
+            directory / "meters.csv", ["ts", "unit_id", "kind", "total"], hold_back
+        )
+        self._locks = None
+        if config.locks:  # only a building with smart locks gets a locks.csv
+            self._locks = _TimeOrderedCsv(
+                directory / "locks.csv", ["ts", "unit_id", "event", "credential"], hold_back
+            )
+
+    @property
+    def written(self) -> int:
+        return self._meters.written
+
+    @property
+    def dropped(self) -> int:
+        return self._meters.dropped
+
+    @property
+    def lock_events_written(self) -> int:
+        return 0 if self._locks is None else self._locks.written
+
+    def add(self, samples: Iterable[MeterSample]) -> None:
+        self._meters.add(
+            (s.ts, (self._local(s.ts), s.unit_id, s.kind, repr(float(s.total)))) for s in samples
+        )
+
+    def add_lock_events(self, events: Iterable[StoredLockEvent]) -> None:
+        """Door events, with their credentials as the pseudonyms the gateway stores."""
+        if self._locks is not None:
+            self._locks.add(
+                (e.ts, (self._local(e.ts), e.unit_id, e.event, e.credential)) for e in events
+            )
+
+    def close(self) -> None:
+        for part, name in ((self._meters, "readings"), (self._locks, "lock events")):
+            if part is None:
+                continue
+            part.close()
+            if part.dropped:
+                log.warning("trace %s: %d late %s were dropped", self.directory, part.dropped, name)
+
+    def _local(self, ts: datetime) -> str:
+        return ts.astimezone(self._tz).isoformat(timespec="seconds")
 
     def _write_units(self, config: GatewayConfig) -> None:
         lines = ["unit_id,floor,area_m2,rooms\n"] + [
