@@ -10,9 +10,8 @@ broken, for example ``building.toml: units[3].area_m2: Input should be greater t
 
 from __future__ import annotations
 
-import re
 import tomllib
-from datetime import timedelta, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -30,6 +29,7 @@ from firmware_sim import FirmwareSimError
 from firmware_sim.faults import FaultSpec
 from firmware_sim.register_encoding import DEVICE_MAPS
 from qunzu_common.config_errors import format_validation_error
+from qunzu_common.utc_offset import parse_utc_offset
 
 __all__ = [
     "BuildingConfig",
@@ -48,7 +48,6 @@ Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MeterKind = Literal["water_m3", "electricity_kwh", "gas_m3"]
 # The names of DEVICE_MAPS (a test keeps the two in step).
 DeviceModel = Literal["eastron_sdm120", "generic_water_u32", "generic_gas_u32"]
-_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 
 class BuildingConfigError(FirmwareSimError):
@@ -67,18 +66,13 @@ class BuildingSection(_Frozen):
     @field_validator("utc_offset")
     @classmethod
     def _offset(cls, value: str) -> str:
-        match = _OFFSET.match(value)
-        if not match or int(match.group(2)) > 14 or int(match.group(3)) > 59:
-            raise ValueError("must look like +08:00 (between -14:00 and +14:00)")
+        parse_utc_offset(value)
         return value
 
     @property
     def timezone(self) -> timezone:
-        """The building's local time: days start at its midnight, households live by it."""
-        match = _OFFSET.match(self.utc_offset)
-        assert match is not None  # checked by the validator
-        sign = -1 if match.group(1) == "-" else 1
-        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+        """The building's local time: days start at its midnight."""
+        return parse_utc_offset(self.utc_offset)
 
 
 class ModbusTcpSection(_Frozen):

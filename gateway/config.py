@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,10 +25,10 @@ from gateway.core.lock_adverts import normalise_mac
 from gateway.core.occupancy import OccupancyRules, PerCapitaNorms
 from gateway.errors import ConfigError
 from qunzu_common.config_errors import format_validation_error
+from qunzu_common.utc_offset import parse_utc_offset
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MeterKind = Literal["water_m3", "electricity_kwh", "gas_m3"]
-_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 
 class _Frozen(BaseModel):
@@ -45,16 +45,13 @@ class GatewaySection(_Frozen):
     @field_validator("utc_offset")
     @classmethod
     def _offset(cls, value: str) -> str:
-        if not _OFFSET.match(value):
-            raise ValueError("must look like +08:00")
+        parse_utc_offset(value)
         return value
 
     @property
     def timezone(self) -> timezone:
-        match = _OFFSET.match(self.utc_offset)
-        assert match is not None  # checked by the validator
-        sign = -1 if match.group(1) == "-" else 1
-        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+        """The building's local time: days start at its midnight."""
+        return parse_utc_offset(self.utc_offset)
 
 
 class MqttSection(_Frozen):

@@ -16,15 +16,16 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from qunzu_common.utc_offset import UTC_OFFSET_PATTERN, parse_utc_offset
+
 UNIT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 METER_KINDS = frozenset({"water_m3", "electricity_kwh", "gas_m3"})
 LOCK_EVENTS = frozenset({"unlock", "lock", "failed"})
-_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 _Parsed = TypeVar("_Parsed")
 
@@ -188,10 +189,8 @@ def open_trace(directory: Path, *, lenient: bool = False) -> Trace:
 
 def parse_utc_offset_or_zone(value: str) -> tzinfo:
     """``+08:00`` or an IANA zone name such as ``Asia/Shanghai``."""
-    match = _OFFSET.match(value)
-    if match:
-        sign = -1 if match.group(1) == "-" else 1
-        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+    if UTC_OFFSET_PATTERN.match(value):
+        return parse_utc_offset(value)
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as err:

@@ -85,3 +85,26 @@ def pty_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
     finally:
         socat.terminate()
         socat.wait(timeout=10)
+
+
+def free_port_block(count: int, attempts: int = 50) -> int:
+    """The first of ``count`` consecutive loopback ports nobody listens on right now, below the
+    kernel's ephemeral range (so outgoing connections of other tests do not take them)."""
+    import random
+    import socket
+
+    for _ in range(attempts):
+        base = random.randrange(20_000, 32_000 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    raise RuntimeError(f"no {count} consecutive free loopback ports found")

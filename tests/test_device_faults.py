@@ -9,6 +9,9 @@ starts again from zero and the counters flag the reset instead of inventing cons
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,7 +22,7 @@ from firmware_sim.building_config import load_building_config
 from firmware_sim.modbus_server import BuildingServer
 from gateway.config import load_gateway_config
 from gateway.core.counters import CounterLimits, DeltaFlag, Reading, consumption_deltas
-from gateway.modbus_poller import build_pollers
+from gateway.modbus_poller import ModbusBusPoller, build_pollers
 from simclock import SimClock
 
 pytestmark = pytest.mark.timeout(60)
@@ -177,19 +180,20 @@ async def test_each_scripted_fault_meets_the_gateway(tmp_path: Path) -> None:
     assert DeltaFlag.RESET in flags and DeltaFlag.NEGATIVE not in flags
 
 
-async def test_simulated_building_on_an_rtu_line_with_a_silent_meter(
-    tmp_path: Path, pty_pair: tuple[str, str]
-) -> None:
-    """`firmware-sim serve --rtu` on one end of a pty pair, the gateway's RTU poller on the
-    other: every meter answers but the silent one, which costs its time-out."""
-    import sys
+def building_with_faults(tmp_path: Path, faults: str) -> Path:
+    """The test building with ``faults`` instead of the module's ones."""
+    path = tmp_path / "building.toml"
+    plain = building_file(tmp_path).read_text(encoding="utf-8").split("[[faults]]")[0]
+    path.write_text(plain + faults, encoding="utf-8")
+    return path
 
-    building = tmp_path / "building.toml"
-    building.write_text(
-        building_file(tmp_path).read_text(encoding="utf-8").split("[[faults]]")[0]
-        + '[[faults]]\ndevice_id = 21\nkind = "silent"\n',
-        encoding="utf-8",
-    )
+
+@asynccontextmanager
+async def rtu_line(
+    tmp_path: Path, building: Path, pty_pair: tuple[str, str], bus: str
+) -> AsyncIterator[ModbusBusPoller]:
+    """`firmware-sim serve --rtu` on one end of a pty pair, the gateway's RTU poller (``bus``:
+    the bus's time-out and retries) on the other; the simulator must stop cleanly after."""
     gateway_end, meter_end = pty_pair
     sim = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "firmware_sim", "serve", str(building), "--rtu", meter_end,
@@ -205,16 +209,25 @@ async def test_simulated_building_on_an_rtu_line_with_a_silent_meter(
         config = config.replace(
             '[[modbus_tcp]]\nname = "conv"\nhost = "127.0.0.1"\nport = 1\n',
             f'[[modbus_rtu]]\nname = "conv"\nport = "{gateway_end}"\n',
-        ).replace("timeout_s = 1.0", "timeout_s = 0.5")
+        ).replace("timeout_s = 1.0\nretries = 0\n", bus)
         (tmp_path / "gateway.toml").write_text(config, encoding="utf-8")
         (poller,) = build_pollers(load_gateway_config(tmp_path / "gateway.toml"), SimClock.real())
         try:
-            samples = await poller.poll_once()
+            yield poller
         finally:
             await poller.close()
     finally:
         sim.terminate()
         assert await asyncio.wait_for(sim.wait(), 10) == 0
+
+
+async def test_simulated_building_on_an_rtu_line_with_a_silent_meter(
+    tmp_path: Path, pty_pair: tuple[str, str]
+) -> None:
+    """Every meter on the RTU line answers but the silent one, which costs its time-out."""
+    building = building_with_faults(tmp_path, '[[faults]]\ndevice_id = 21\nkind = "silent"\n')
+    async with rtu_line(tmp_path, building, pty_pair, "timeout_s = 0.5\nretries = 0\n") as poller:
+        samples = await poller.poll_once()
     read = {(s.unit_id, s.kind) for s in samples}
     assert ("0102", "electricity_kwh") not in read  # device 21, silent
     assert len(read) == 2 * len(METERS) - 1
@@ -242,42 +255,14 @@ async def test_noise_on_an_rtu_line_costs_retries_not_the_bus(
     """A CRC error and garbled answers on a real RTU line: the client rejects every damaged
     frame, one retry gets through when only every other answer is damaged, a meter whose every
     answer is damaged is skipped, and the rest of the line is read in the same poll."""
-    import sys
-
-    building = tmp_path / "building.toml"
-    building.write_text(
-        building_file(tmp_path).read_text(encoding="utf-8").split("[[faults]]")[0] + FRAME_FAULTS,
-        encoding="utf-8",
-    )
-    gateway_end, meter_end = pty_pair
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "firmware_sim", "serve", str(building), "--rtu", meter_end,
-        "--sim-start", START.isoformat(), "--time-scale", "3600",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        assert sim.stdout is not None
-        await asyncio.wait_for(sim.stdout.readline(), 30)
-        config = gateway_file(tmp_path, 1).read_text(encoding="utf-8")
-        config = config.replace(
-            '[[modbus_tcp]]\nname = "conv"\nhost = "127.0.0.1"\nport = 1\n',
-            f'[[modbus_rtu]]\nname = "conv"\nport = "{gateway_end}"\n',
-        ).replace("timeout_s = 1.0\nretries = 0", "timeout_s = 0.5\nretries = 1")
-        (tmp_path / "gateway.toml").write_text(config, encoding="utf-8")
-        (poller,) = build_pollers(load_gateway_config(tmp_path / "gateway.toml"), SimClock.real())
-        loop = asyncio.get_running_loop()
-        try:
-            polls = []
-            for _ in range(2):
-                began = loop.time()
-                samples = await poller.poll_once()
-                polls.append(({(s.unit_id, s.kind) for s in samples}, loop.time() - began))
-        finally:
-            await poller.close()
-    finally:
-        sim.terminate()
-        assert await asyncio.wait_for(sim.wait(), 10) == 0
+    building = building_with_faults(tmp_path, FRAME_FAULTS)
+    loop = asyncio.get_running_loop()
+    polls = []
+    async with rtu_line(tmp_path, building, pty_pair, "timeout_s = 0.5\nretries = 1\n") as poller:
+        for _ in range(2):
+            began = loop.time()
+            samples = await poller.poll_once()
+            polls.append(({(s.unit_id, s.kind) for s in samples}, loop.time() - began))
     for read, took in polls:
         assert ("0101", "electricity_kwh") not in read  # device 11: every CRC wrong
         assert ("0102", "water_m3") not in read  # device 22: every answer garbled
@@ -288,12 +273,7 @@ async def test_noise_on_an_rtu_line_costs_retries_not_the_bus(
 
 
 async def test_a_garbled_tcp_answer_is_skipped_and_the_poller_goes_on(tmp_path: Path) -> None:
-    building = tmp_path / "building.toml"
-    building.write_text(
-        building_file(tmp_path).read_text(encoding="utf-8").split("[[faults]]")[0]
-        + '[[faults]]\ndevice_id = 31\nkind = "garbled"\n',
-        encoding="utf-8",
-    )
+    building = building_with_faults(tmp_path, '[[faults]]\ndevice_id = 31\nkind = "garbled"\n')
     clock = SteppedClock()
     server = BuildingServer(load_building_config(building), clock, seed=1, host="127.0.0.1", port=0)
     await server.start()

@@ -16,6 +16,7 @@ from pymodbus.client import ModbusTcpClient
 from typer.testing import CliRunner
 
 from firmware_sim.cli import app
+from tests.conftest import free_port_block
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -132,7 +133,7 @@ def test_describe_lists_units_device_ids_and_changes() -> None:
 
 
 def test_scenario_serve_answers_on_every_floor_and_stops_on_sigterm() -> None:
-    base = 20_000 + (int(time.time() * 1000) % 30_000)
+    base = free_port_block(8)  # small_demo has fewer floors
     process = subprocess.Popen(
         [str(FIRMWARE_SIM), "scenario", "serve", "small_demo", "--seed", "1", "--port", str(base)],
         stdout=subprocess.PIPE,
@@ -140,7 +141,7 @@ def test_scenario_serve_answers_on_every_floor_and_stops_on_sigterm() -> None:
         text=True,
     )
     try:
-        ready = read_line(process, timeout=20).split()
+        ready = read_line(process, timeout=60).split()
         assert ready[:2] == ["READY", "modbus-tcp"], ready
         first, last = (int(p) for p in ready[2].split(":")[1].split("-"))
         assert first == base and last > first  # small_demo has more than one floor

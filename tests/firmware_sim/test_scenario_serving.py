@@ -5,7 +5,6 @@ shows its new register)."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from firmware_sim.scenarios import Scenario, build_scenario, export_trace
 from gateway.config import load_gateway_config
 from gateway.modbus_poller import build_pollers
 from gateway.trace_reader import open_trace
+from tests.conftest import free_port_block
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -90,7 +90,7 @@ class Served:
 async def served(scenario: Scenario) -> AsyncIterator[Served]:
     clock = SteppedClock(scenario.params.start, scenario.params.start)
     for _ in range(20):  # a block of free consecutive ports, one per floor
-        base = random.randrange(20_000, 60_000)
+        base = free_port_block(scenario.floors)
         servers = scenario_servers(scenario, clock, host="127.0.0.1", base_port=base)
         started: list[MeterServer] = []
         try:
