@@ -61,6 +61,9 @@ class DecisionParams:
     # A suspicion survives one day under the cap between over days (a quiet Sunday, renters
     # away for a night): only two under days in a row drop it. 0 drops it at the first.
     tolerate_dips: int = 0
+    # While the household's own lock credentials keep opening the door (``core.residents``),
+    # wait this many over days instead: a visit ends within a week, a crowd stays.
+    resident_sustain_days: int = 7
 
 
 class CasePhase(StrEnum):

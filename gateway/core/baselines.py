@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from gateway.core.daily_usage import METER_KINDS, DailyUsage
+from gateway.core.residents import Residents
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +40,18 @@ class BaselineParams:
 
 @dataclass(frozen=True, slots=True)
 class UnitBaseline:
-    """What one unit learned about itself; ``learned`` holds the medians once complete."""
+    """What one unit learned about itself; ``learned`` holds the medians once complete,
+    ``residents`` the door-lock credentials of its household (``core.residents``)."""
 
     samples: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     learned: Mapping[str, float] = field(default_factory=dict)
+    residents: Residents = field(default_factory=Residents)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "samples": {k: list(v) for k, v in self.samples.items()},
             "learned": dict(self.learned),
+            "residents": self.residents.to_dict(),
         }
 
     @classmethod
@@ -61,6 +65,7 @@ class UnitBaseline:
             return cls(
                 samples={str(k): tuple(float(x) for x in v) for k, v in samples.items()},
                 learned={str(k): float(v) for k, v in learned.items()},
+                residents=Residents.from_dict(data.get("residents")),
             )
         except (TypeError, ValueError):
             return cls()
@@ -79,7 +84,7 @@ def learn(baseline: UnitBaseline, usage: DailyUsage, params: BaselineParams) -> 
     if days < params.learn_days:
         return replace(baseline, samples=samples)
     learned = {kind: statistics.median(values) for kind, values in samples.items() if values}
-    return UnitBaseline(samples={}, learned=learned)
+    return UnitBaseline(samples={}, learned=learned, residents=baseline.residents)
 
 
 def common_factors(

@@ -22,7 +22,7 @@ neighbours have been estimated. In order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 
 from gateway.core.alert_body import UnitFacts, build_alert_body
@@ -65,6 +65,7 @@ from gateway.core.other_cases import (
     judge_meter_fault,
     leak_judge,
 )
+from gateway.core.residents import ResidentParams, learn_residents, residents_present
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class DetectorSettings:
     locks: LockNorms = field(default_factory=LockNorms)
     elevators: ElevatorNorms = field(default_factory=ElevatorNorms)
     baselines: BaselineParams = field(default_factory=BaselineParams)
+    residents: ResidentParams = field(default_factory=ResidentParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,11 @@ def close_building_day(
             context=_context(usages, areas, i, unit.baseline, factors, settings.baselines),
         )
         baseline = learn(unit.baseline, usages[i], settings.baselines)
+        today_at_the_door = unit.lock_days[-1] if unit.lock_days else None
+        residents = learn_residents(
+            unit.baseline.residents, today_at_the_door, bool(baseline.learned), settings.residents
+        )
+        baseline = replace(baseline, residents=residents)
         results.append(_step_cases(unit, assessment, settings, closed_at, baseline))
     return results
 
@@ -187,8 +194,14 @@ def _step_cases(
     closed_at: datetime,
     baseline: UnitBaseline,
 ) -> UnitDayResult:
+    overcrowding = settings.decision
+    if residents_present(baseline.residents, unit.lock_days, settings.residents):
+        overcrowding = replace(
+            overcrowding,
+            sustain_days=max(overcrowding.sustain_days, overcrowding.resident_sustain_days),
+        )
     judges: list[tuple[str, DecisionParams, Judge]] = [
-        (OVERCROWDING, settings.decision, observe),
+        (OVERCROWDING, overcrowding, observe),
         (LEAK, LEAK_PARAMS, leak_judge(settings.norms)),
         (METER_FAULT, FAULT_PARAMS, judge_meter_fault),
     ]

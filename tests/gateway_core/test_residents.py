@@ -1,0 +1,132 @@
+"""A household's own lock credentials, and the longer wait while they keep coming home."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+
+from gateway.core.alert_body import UnitFacts
+from gateway.core.alert_decision import OVERCROWDING, CaseState, DecisionParams
+from gateway.core.baselines import UnitBaseline
+from gateway.core.building_day import DetectorSettings, UnitDayInputs, close_building_day
+from gateway.core.counters import CounterLimits, Reading
+from gateway.core.lock_activity import LockDay
+from gateway.core.occupancy import OccupancyRules, PerCapitaNorms
+from gateway.core.residents import (
+    ResidentParams,
+    Residents,
+    learn_residents,
+    residents_present,
+)
+
+PARAMS = ResidentParams(min_days=3, present_days=2)
+DAY0 = date(2026, 3, 1)
+
+
+def lock_day(n: int, *credentials: str) -> LockDay:
+    return LockDay(DAY0 + timedelta(days=n), len(credentials), 0, frozenset(credentials), 1, 0)
+
+
+def learned_from(days: list[LockDay]) -> Residents:
+    residents = Residents()
+    for i, day in enumerate(days):
+        residents = learn_residents(residents, day, i == len(days) - 1, PARAMS)
+    return residents
+
+
+def test_credentials_seen_on_enough_learning_days_become_residents() -> None:
+    days = [lock_day(i, "mum", "dad") for i in range(5)] + [lock_day(5, "mum", "plumber")]
+    residents = learned_from(days)
+    assert residents.learned == frozenset({"mum", "dad"})  # the plumber came once
+    # Learned once, kept: later days change nothing.
+    assert learn_residents(residents, lock_day(9, "x", "y"), True, PARAMS) is residents
+
+
+def test_nothing_is_learned_before_the_baseline_is() -> None:
+    residents = learn_residents(Residents(), lock_day(0, "mum"), False, PARAMS)
+    assert residents.learned is None
+    assert residents.days_seen == {"mum": 1}
+    assert not residents_present(residents, [lock_day(1, "mum")], PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("recent", "present"),
+    [
+        ([lock_day(20, "mum", "guest-pin"), lock_day(21, "guest-pin")], True),  # a visit
+        ([lock_day(20, "mum"), lock_day(21, "r1"), lock_day(22, "r2", "r3")], False),  # moved out
+        ([lock_day(20, "r1", "r2"), lock_day(21, "r3")], False),  # a crowd of strangers
+        ([], False),
+    ],
+)
+def test_the_household_is_present_while_its_credentials_open_the_door(
+    recent: list[LockDay], present: bool
+) -> None:
+    residents = learned_from([lock_day(i, "mum", "dad") for i in range(4)])
+    assert residents_present(residents, recent, PARAMS) is present
+
+
+def test_residents_survive_the_store() -> None:
+    residents = learned_from([lock_day(i, "mum", "dad") for i in range(4)])
+    baseline = UnitBaseline(learned={"water_m3": 0.3}, residents=residents)
+    assert UnitBaseline.from_dict(baseline.to_dict()) == baseline
+    learning = UnitBaseline(residents=Residents({"mum": 2}))
+    assert UnitBaseline.from_dict(learning.to_dict()) == learning
+    # Stored before residents existed, or damaged: learning starts again, nothing breaks.
+    assert UnitBaseline.from_dict({"samples": {}, "learned": {}}).residents == Residents()
+    damaged = {"samples": {}, "learned": {}, "residents": {"days_seen": {"mum": "x"}}}
+    assert UnitBaseline.from_dict(damaged).residents == Residents()
+
+
+CST = timezone(timedelta(hours=8))
+LIMITS = {"water_m3": CounterLimits(2.0), "electricity_kwh": CounterLimits(20.0)}
+SETTINGS = DetectorSettings(
+    "gw",
+    OccupancyRules(),
+    PerCapitaNorms(),
+    DecisionParams(sustain_days=3, min_confidence=0.75, excess_persons=1, resident_sustain_days=7),
+)
+
+
+def crowded_day(day: date) -> dict[str, list[Reading]]:
+    """Nine people's water and electricity, read every hour, used between 06:00 and 24:00."""
+    start = datetime.combine(day, time(0), tzinfo=CST)
+    used = [max(0, h - 6) / 18 for h in range(25)]  # share of the day's use by each hour
+    return {
+        "water_m3": [
+            Reading(start + timedelta(hours=h), 100 + 1.08 * u) for h, u in enumerate(used)
+        ],
+        "electricity_kwh": [
+            Reading(start + timedelta(hours=h), 900 + 15.5 * u) for h, u in enumerate(used)
+        ],
+    }
+
+
+def first_alert_day(at_the_door: list[str]) -> int | None:
+    """Close ten crowded days of a 44 m2 one-room flat whose household (mum, dad) was learned;
+    ``at_the_door`` opens the door every day. The day index of the first overcrowding alert."""
+    baseline = UnitBaseline(
+        learned={"water_m3": 0.24, "electricity_kwh": 5.0},
+        residents=Residents({}, frozenset({"mum", "dad"})),
+    )
+    states: dict[str, CaseState] = {}
+    window: list[LockDay] = []
+    for n in range(10):
+        day = DAY0 + timedelta(days=n)
+        window = [*window, lock_day(n, *at_the_door)][-7:]
+        unit = UnitDayInputs(
+            UnitFacts("0302", 3, 44.0, 1), crowded_day(day), LIMITS, states, window, baseline
+        )
+        closed_at = datetime.combine(day + timedelta(days=1), time(0, 10), tzinfo=CST)
+        (result,) = close_building_day([unit], day, CST, SETTINGS, closed_at)
+        if any(a["kind"] == OVERCROWDING for a in result.alerts):
+            return n
+        states, baseline = result.states, result.baseline
+    return None
+
+
+def test_a_visit_waits_longer_than_a_crowd_of_strangers() -> None:
+    strangers = [f"renter-{i}" for i in range(9)]
+    visit = ["mum", "dad", *(f"guest-{i}" for i in range(7))]  # as many people at the door
+    assert first_alert_day(strangers) == 2  # the third over day, as configured
+    assert first_alert_day(visit) == 6  # the household is home: the seventh
