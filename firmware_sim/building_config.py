@@ -2,7 +2,8 @@
 
 The file describes the building (its id and UTC offset), where the simulator listens, every unit
 with its floor area, rooms and household, the meters fitted in it (kind, device model, Modbus
-device id, reading at the start) and the changes of household that happen during the run.
+device id, reading at the start), the changes of household that happen during the run, and the
+lifts whose monitoring terminals count stops per floor (``[[elevators]]``).
 
 A broken file is refused with one line per problem naming the file, the field path and the rule
 broken, for example ``building.toml: units[3].area_m2: Input should be greater than 0``.
@@ -26,7 +27,7 @@ from pydantic import (
 )
 
 from firmware_sim import FirmwareSimError
-from firmware_sim.faults import FaultSpec
+from firmware_sim.faults import WIRE_FAULTS, FaultSpec
 from firmware_sim.register_encoding import DEVICE_MAPS
 from qunzu_common.config_errors import format_validation_error
 from qunzu_common.utc_offset import parse_utc_offset
@@ -36,6 +37,7 @@ __all__ = [
     "BuildingConfigError",
     "BuildingSection",
     "DeviceModel",
+    "ElevatorSpec",
     "MeterKind",
     "MeterSpec",
     "ModbusTcpSection",
@@ -96,6 +98,27 @@ class MeterSpec(_Frozen):
         return device
 
 
+class ElevatorSpec(_Frozen):
+    """A lift and its monitoring terminal (served with the reference map of
+    ``gateway/profiles/elevator_floor_counters.toml``)."""
+
+    elevator_id: Identifier
+    device_id: int = Field(ge=1, le=247)
+    floors: tuple[int, ...] = Field(min_length=1, description="the floors the lift serves")
+    ground_floor: int = 1
+
+    @model_validator(mode="after")
+    def _floors(self) -> ElevatorSpec:
+        for i, floor in enumerate(self.floors):
+            if floor in self.floors[:i]:
+                raise ValueError(f"floors: {floor} is listed twice")
+            if not 1 <= floor <= 32:
+                raise ValueError(f"floors: {floor} has no counter in the terminal (floors 1-32)")
+        if self.ground_floor not in self.floors:
+            raise ValueError(f"ground_floor: {self.ground_floor} is not among the floors served")
+        return self
+
+
 class OccupancyChange(_Frozen):
     at_day: float = Field(ge=0, description="days after the simulated start, e.g. 1.0 or 2.5")
     occupants: int = Field(ge=0)
@@ -146,6 +169,7 @@ class BuildingConfig(_Frozen):
     modbus_tcp: ModbusTcpSection = ModbusTcpSection()
     units: tuple[UnitSpec, ...]
     faults: tuple[FaultSpec, ...] = ()
+    elevators: tuple[ElevatorSpec, ...] = ()
 
     @field_validator("units")
     @classmethod
@@ -175,9 +199,31 @@ class BuildingConfig(_Frozen):
                         f" {devices[meter.device_id]}; device ids must be unique in a building"
                     )
                 devices.setdefault(meter.device_id, f"{where} (unit {unit.unit_id})")
+        lifts: dict[str, int] = {}
+        for i, lift in enumerate(self.elevators):
+            where = f"elevators[{i}]"
+            if lift.elevator_id in lifts:
+                problems.append(
+                    f"{where}.elevator_id: {lift.elevator_id!r} is already used by"
+                    f" elevators[{lifts[lift.elevator_id]}]"
+                )
+            lifts.setdefault(lift.elevator_id, i)
+            if lift.device_id in devices:
+                problems.append(
+                    f"{where}.device_id: {lift.device_id} is already used by"
+                    f" {devices[lift.device_id]}; device ids must be unique in a building"
+                )
+            devices.setdefault(lift.device_id, where)
         models = {m.device_id: m.device for u in self.units for m in u.meters}
+        lift_ids = {lift.device_id for lift in self.elevators}
         for i, fault in enumerate(self.faults):
-            if fault.device_id not in models:
+            if fault.device_id in lift_ids and fault.device_id not in models:
+                if fault.kind not in WIRE_FAULTS:
+                    problems.append(
+                        f"faults[{i}].kind: a lift terminal takes only faults on the wire"
+                        f" ({', '.join(sorted(WIRE_FAULTS))}), not {fault.kind}"
+                    )
+            elif fault.device_id not in models:
                 problems.append(f"faults[{i}].device_id: no meter has device id {fault.device_id}")
             elif fault.kind == "nan" and models[fault.device_id] != "eastron_sdm120":
                 problems.append(

@@ -7,7 +7,9 @@ when they are read: the device's ``action`` hook (called by pymodbus before it a
 meter's source (a household model, or a generated scenario) for its state at the simulated time
 of the request and writes the encoded words into the device's registers. So there is no refresh
 task to fall behind, and a reading is exact for the instant it is taken, at any time scale.
-A meter whose source says it is offline answers nothing, like a ``silent`` fault.
+A meter whose source says it is offline answers nothing, like a ``silent`` fault. A lift's
+monitoring terminal (``SimulatedLift``, values from ``firmware_sim.lift_model``) is one more
+device behind the same listener, and meets the same faults on the wire.
 
 A device answers only on its own table (input registers for the SDM120, holding registers for
 the water meter) and refuses writes. A request for a device id the building does not have gets
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -32,10 +35,14 @@ from firmware_sim import FirmwareSimError
 from firmware_sim.building_config import BuildingConfig, MeterSpec
 from firmware_sim.faults import FRAME_FAULTS, FaultSpec, active_fault, damaged_frame, shown_total
 from firmware_sim.households import HouseholdModel
+from firmware_sim.lift_model import LiftModel, building_lifts
 from firmware_sim.register_encoding import (
     DEVICE_MAPS,
+    LIFT_SPAN,
+    LIFT_TABLE,
     DeviceMap,
     MeterState,
+    encode_lift_registers,
     encode_registers,
 )
 
@@ -47,6 +54,8 @@ __all__ = [
     "MeterSource",
     "ModbusServerError",
     "SerialLine",
+    "SimulatedDevice",
+    "SimulatedLift",
     "SimulatedMeter",
 ]
 
@@ -120,6 +129,20 @@ class HouseholdSource:
         return self.household.total_at(self.kind, t)
 
 
+class SimulatedDevice(Protocol):
+    """What the server needs of a device behind it: a meter or a lift terminal."""
+
+    @property
+    def device_id(self) -> int: ...
+
+    @property
+    def faults(self) -> tuple[FaultSpec, ...]: ...
+
+    def sim_device(self) -> SimDevice: ...
+
+    def frame_to_send(self, frame: bytes, *, rtu: bool) -> bytes: ...
+
+
 class SimulatedMeter:
     """One meter: where its values come from, its device map, and the hook that fills its
     registers."""
@@ -137,6 +160,10 @@ class SimulatedMeter:
         self._clock = clock
         self.faults = tuple(f for f in faults if f.device_id == meter.device_id)
         self._answers = 0  # answers sent while a frame fault held
+
+    @property
+    def device_id(self) -> int:
+        return self.meter.device_id
 
     def fault_now(self) -> FaultSpec | None:
         if not self.faults:
@@ -214,6 +241,67 @@ def _exception_code(code: int) -> ExcCodes:
     return ExcCodes.DEVICE_FAILURE
 
 
+class SimulatedLift:
+    """A lift's monitoring terminal: counters from its model, faults on the wire only (the
+    building file refuses value faults on a lift)."""
+
+    def __init__(
+        self, model: LiftModel, device_id: int, clock: Clock, faults: tuple[FaultSpec, ...] = ()
+    ) -> None:
+        self.model = model
+        self._device_id = device_id
+        self._clock = clock
+        self.faults = tuple(f for f in faults if f.device_id == device_id)
+        self._answers = 0
+
+    @property
+    def device_id(self) -> int:
+        return self._device_id
+
+    def fault_now(self) -> FaultSpec | None:
+        days = (self._clock.now() - self.model.start).total_seconds() / 86400
+        return active_fault(self.faults, self._device_id, days) if self.faults else None
+
+    def frame_to_send(self, frame: bytes, *, rtu: bool) -> bytes:
+        fault = self.fault_now()
+        if fault is not None and fault.kind == "silent":
+            return b""
+        if fault is None or fault.kind not in FRAME_FAULTS:
+            return frame
+        self._answers += 1
+        return damaged_frame(fault, frame, rtu=rtu, answer_number=self._answers)
+
+    def sim_device(self) -> SimDevice:
+        registers = SimData(
+            address=0, count=LIFT_SPAN, values=0, datatype=DataType.REGISTERS, readonly=True
+        )
+        return SimDevice(id=self._device_id, simdata=[registers], action=self.on_access)
+
+    async def on_access(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        """pymodbus calls this before answering; the registers are filled in place."""
+        if set_values is not None or function_code != LIFT_TABLE.read_function_code:
+            return ExcCodes.ILLEGAL_FUNCTION
+        fault = self.fault_now()
+        if fault is not None and fault.kind == "exception":
+            return _exception_code(fault.exception_code)
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay_s)
+        state = self.model.state_at(self._clock.now())
+        words = encode_lift_registers(state.stops, state.car_floor, state.door_open)
+        for register, word in words.items():
+            if start_address <= register < start_address + len(registers):
+                registers[register - start_address] = word
+        return None
+
+
 async def _no_such_device(
     function_code: int,
     start_address: int,
@@ -228,6 +316,16 @@ async def _no_such_device(
 def _catch_all_device() -> SimDevice:
     everything = SimData(address=0, count=REGISTER_SPACE, values=0, datatype=DataType.REGISTERS)
     return SimDevice(id=CATCH_ALL_DEVICE_ID, simdata=[everything], action=_no_such_device)
+
+
+def building_lifts_served(config: BuildingConfig, clock: Clock, seed: int) -> list[SimulatedLift]:
+    """Every lift terminal of the building, its model starting with the households'."""
+    start = clock.start if clock.start is not None else clock.now()
+    offset = config.building.timezone.utcoffset(None) or timedelta(0)
+    return [
+        SimulatedLift(model, model.lift.device_id, clock, config.faults)
+        for model in building_lifts(config, start, seed, offset)
+    ]
 
 
 def building_meters(config: BuildingConfig, clock: Clock, seed: int) -> list[SimulatedMeter]:
@@ -251,13 +349,13 @@ class MeterServer:
 
     def __init__(
         self,
-        meters: list[SimulatedMeter],
+        meters: Sequence[SimulatedDevice],
         *,
         host: str,
         port: int,
         serial: SerialLine | None = None,
     ) -> None:
-        self.meters = meters
+        self.meters = list(meters)
         self.host = host
         self.serial = serial
         self._requested_port = port
@@ -304,7 +402,7 @@ class MeterServer:
             len(self.meters),
             self.host,
             self.port,
-            ", ".join(str(m.meter.device_id) for m in self.meters),
+            ", ".join(str(m.device_id) for m in self.meters),
         )
 
     async def _start_serial(self, line: SerialLine) -> None:
@@ -336,7 +434,7 @@ class MeterServer:
         index = 0 if rtu else 6
         if sending and len(packet) > index:
             for meter in self.meters:
-                if meter.meter.device_id == packet[index]:
+                if meter.device_id == packet[index]:
                     return meter.frame_to_send(packet, rtu=rtu)
         return packet
 
@@ -352,7 +450,7 @@ class MeterServer:
 
 
 class BuildingServer(MeterServer):
-    """Every meter of a building file behind one listener."""
+    """Every meter and lift terminal of a building file behind one listener."""
 
     def __init__(
         self,
@@ -364,4 +462,8 @@ class BuildingServer(MeterServer):
         port: int,
         serial: SerialLine | None = None,
     ) -> None:
-        super().__init__(building_meters(config, clock, seed), host=host, port=port, serial=serial)
+        devices: list[SimulatedDevice] = [
+            *building_meters(config, clock, seed),
+            *building_lifts_served(config, clock, seed),
+        ]
+        super().__init__(devices, host=host, port=port, serial=serial)

@@ -7,7 +7,8 @@ total, its current rate, the mains voltage) goes in; a map ``address -> word`` c
 
 The maps serve exactly the registers of the gateway's device profiles
 (``gateway/profiles/*.toml``); a test decodes what is encoded here with the gateway's own decoder.
-Pure: no I/O, no Modbus library.
+A lift's monitoring terminal has its own map (``encode_lift_registers``), the reference map of
+``gateway/profiles/elevator_floor_counters.toml``. Pure: no I/O, no Modbus library.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ from enum import Enum, StrEnum
 
 __all__ = [
     "DEVICE_MAPS",
+    "LIFT_MAX_FLOOR",
+    "LIFT_SPAN",
+    "LIFT_TABLE",
     "DeviceMap",
     "Encoding",
     "MeterState",
     "RegisterField",
     "RegisterTable",
+    "encode_lift_registers",
     "encode_registers",
     "float32_high_first",
+    "lift_stops_address",
     "uint32_high_first",
     "uint32_low_first",
 ]
@@ -186,4 +192,35 @@ def encode_registers(device: DeviceMap, state: MeterState) -> dict[int, int]:
     for field in device.fields:
         for offset, word in enumerate(field.encoding.encode(field.value_fn(state))):
             words[field.address + offset] = word
+    return words
+
+
+# --- lift monitoring terminal (reference map) ---------------------------------------------
+
+LIFT_TABLE = RegisterTable.HOLDING
+LIFT_CAR_FLOOR = 0x0000  # int16
+LIFT_DOOR_OPEN = 0x0001  # uint16, 1 while open
+LIFT_STOPS_BASE = 0x0010  # floor 1's stop counter, uint32 high word first; then floor 2, ...
+LIFT_MAX_FLOOR = 32
+LIFT_SPAN = LIFT_STOPS_BASE + 2 * LIFT_MAX_FLOOR
+
+
+def lift_stops_address(floor: int) -> int:
+    """Where the stop counter of ``floor`` (1 to ``LIFT_MAX_FLOOR``) starts."""
+    if not 1 <= floor <= LIFT_MAX_FLOOR:
+        raise ValueError(f"floor {floor} has no stop counter (floors 1-{LIFT_MAX_FLOOR})")
+    return LIFT_STOPS_BASE + 2 * (floor - 1)
+
+
+def encode_lift_registers(
+    stops: Mapping[int, int], car_floor: int, door_open: bool
+) -> dict[int, int]:
+    """Address -> word of a lift terminal: counters wrap at 2**32 like the device's."""
+    if not -0x8000 <= car_floor < 0x8000:
+        raise ValueError(f"car floor {car_floor} does not fit in an int16 register")
+    words = {LIFT_CAR_FLOOR: car_floor & 0xFFFF, LIFT_DOOR_OPEN: int(door_open)}
+    for floor, count in stops.items():
+        address = lift_stops_address(floor)
+        high, low = uint32_high_first(count % UINT32_MODULUS)
+        words[address], words[address + 1] = high, low
     return words

@@ -20,6 +20,7 @@ from gateway.daemon import GatewayDaemon, install_stop_signals, record_meters
 from gateway.device_profiles import load_profiles
 from gateway.errors import ConfigError, GatewayError
 from gateway.keys import generate_key_pair
+from gateway.modbus_poller import bind_elevators
 from gateway.store import GatewayStore
 from gateway.trace_reader import TraceError, open_trace
 from gateway.trace_recorder import TraceRecorder
@@ -66,6 +67,13 @@ def _load(config_path: Path) -> GatewayConfig:
                     highlight=False,
                 )
                 raise typer.Exit(2)
+    try:
+        bind_elevators(config.elevators, profiles)
+    except ConfigError as err:
+        err_console.print(
+            f"[red]invalid configuration[/red] {config_path.name}: {err}", highlight=False
+        )
+        raise typer.Exit(2) from err
     return config
 
 
@@ -148,6 +156,7 @@ def check_config(config_path: ConfigPath) -> None:
     meters = sum(len(u.meters) for u in config.units)
     typer.echo(
         f"OK: gateway {config.gateway.id}, {len(config.units)} units, {meters} meters,"
+        f" {len(config.elevators)} lifts,"
         f" {len(config.modbus_tcp)} Modbus TCP and {len(config.modbus_rtu)} Modbus RTU buses"
     )
 

@@ -118,6 +118,28 @@ class UnitSpec(_Frozen):
         return self
 
 
+class ElevatorSpec(_Frozen):
+    """One lift's monitoring terminal: per-floor stop counters read like a meter."""
+
+    elevator_id: Identifier
+    bus: Identifier
+    device_id: int = Field(ge=1, le=247)
+    profile: Identifier = "elevator_floor_counters"
+    floors: tuple[int, ...] = Field(min_length=1, description="the floors the lift serves")
+
+    @field_validator("floors")
+    @classmethod
+    def _distinct_floors(cls, floors: tuple[int, ...]) -> tuple[int, ...]:
+        for i, floor in enumerate(floors):
+            if floor in floors[:i]:
+                raise ValueError(f"floor {floor} is listed twice")
+        return floors
+
+    def stops_quantity(self, floor: int) -> str:
+        """The profile quantity holding the lift's stop counter at ``floor``."""
+        return f"stops_floor_{floor}"
+
+
 class BleSection(_Frozen):
     """The smart-lock radio (docs/ble-locks.md); used only when ``[[locks]]`` lists a lock."""
 
@@ -180,6 +202,8 @@ class DecisionSection(_Frozen):
     max_evidence_days: int = Field(default=14, ge=1, le=60)
     excess_persons: int = Field(default=1, ge=0, le=10)
     tolerate_dips: int = Field(default=1, ge=0, le=1)
+    # While the household's own lock credentials keep opening the door: guests leave in a week.
+    resident_sustain_days: int = Field(default=7, ge=1)
 
 
 class CounterLimitsSection(_Frozen):
@@ -211,6 +235,7 @@ class GatewayConfig(_Frozen):
     profile_dirs: tuple[Path, ...] = ()
     ble: BleSection = BleSection()
     locks: tuple[LockSpec, ...] = ()
+    elevators: tuple[ElevatorSpec, ...] = ()
 
     @model_validator(mode="after")
     def _cross_references(self) -> GatewayConfig:
@@ -245,6 +270,7 @@ class GatewayConfig(_Frozen):
                         f" {seen_devices[key]}"
                     )
                 seen_devices[key] = where
+        _check_elevators(self.elevators, buses, seen_devices)
         _check_locks(self.locks, seen_units)
         return self
 
@@ -281,6 +307,31 @@ class GatewayConfig(_Frozen):
 
     def topic(self, leaf: str) -> str:
         return f"{self.mqtt.topic_prefix}/{self.gateway.id}/{leaf}"
+
+
+def _check_elevators(
+    elevators: tuple[ElevatorSpec, ...], buses: list[str], devices: dict[tuple[str, int], str]
+) -> None:
+    ids: dict[str, int] = {}
+    for i, lift in enumerate(elevators):
+        where = f"elevators[{i}]"
+        if lift.elevator_id in ids:
+            first = ids[lift.elevator_id]
+            raise ValueError(
+                f"{where}.elevator_id: {lift.elevator_id!r} repeats elevators[{first}]"
+            )
+        ids[lift.elevator_id] = i
+        if lift.bus not in buses:
+            raise ValueError(
+                f"{where}.bus: no bus named {lift.bus!r} in [[modbus_tcp]] or [[modbus_rtu]]"
+            )
+        key = (lift.bus, lift.device_id)
+        if key in devices:
+            raise ValueError(
+                f"{where}.device_id: {lift.device_id} on {lift.bus} is already used by"
+                f" {devices[key]}"
+            )
+        devices[key] = where
 
 
 def _check_locks(locks: tuple[LockSpec, ...], units: Mapping[str, int]) -> None:

@@ -1,9 +1,10 @@
 """The gateway daemon: one event loop, one task group, every task named.
 
 Tasks:
-- ``poll:<bus>``: one per Modbus bus, reads every meter each polling interval (building time);
+- ``poll:<bus>``: one per Modbus bus, reads every meter and lift terminal each polling interval
+  (building time);
 - ``day-closer``: after each local midnight, closes the day(s) just ended (catching up on days
-  missed while the gateway was down) and prunes old raw readings;
+  missed while the gateway was down) and prunes old raw readings and lift counters;
 - ``uplink``: keeps the MQTT session and drains the outbox;
 - ``ble-locks``: only when ``[[locks]]`` lists smart locks: listens to them over Bluetooth and
   keeps their pseudonymised door events (``gateway.ble.lock_listener``);
@@ -28,8 +29,9 @@ from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
 from gateway.ble.transport import BleTransport
 from gateway.config import GatewayConfig
 from gateway.day_closer import DayCloser, DayReport, local_day_bounds
+from gateway.elevator_store import ElevatorSample
 from gateway.keys import load_signing_key
-from gateway.modbus_poller import ModbusBusPoller, build_pollers, poll_forever
+from gateway.modbus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
 from gateway.signer import EnvelopeSigner
 from gateway.store import GatewayStore, MeterSample, StoredLockEvent
 from gateway.trace_recorder import TraceRecorder
@@ -123,8 +125,13 @@ class GatewayDaemon:
     async def _poll_loop(self, poller: ModbusBusPoller) -> None:
         await poll_forever(poller, self.config.polling.interval_s, self.clock, self._keep)
 
-    async def _keep(self, samples: list[MeterSample]) -> None:
-        await asyncio.to_thread(self.store.add_samples, samples)
+    async def _keep(self, samples: list[Sample]) -> None:
+        meters = [s for s in samples if isinstance(s, MeterSample)]
+        lifts = [s for s in samples if isinstance(s, ElevatorSample)]
+        if meters:
+            await asyncio.to_thread(self.store.add_samples, meters)
+        if lifts:
+            await asyncio.to_thread(self.store.add_elevator_samples, lifts)
         if self.recorder is not None:
             self.recorder.add(samples)
 
@@ -180,6 +187,7 @@ class GatewayDaemon:
             self.uplink.wake()
         retention = timedelta(days=self.config.gateway.raw_retention_days)
         await asyncio.to_thread(self.store.prune_readings, now - retention)
+        await asyncio.to_thread(self.store.prune_elevator_samples, now - retention)
         # Always, so the events of a lock taken out of the configuration do not linger either.
         await asyncio.to_thread(self.store.prune_lock_events, now - retention)
         open_cases = await asyncio.to_thread(self.store.open_case_count)
@@ -208,13 +216,13 @@ async def record_meters(
     stop: asyncio.Event,
     ble_transport: BleTransport | None = None,
 ) -> None:
-    """Poll the meters (and listen to the locks) into a trace only: no store, no alerts, no
-    network but the buses and the locks' radio."""
+    """Poll the meters and lifts (and listen to the locks) into a trace only: no store, no
+    alerts, no network but the buses and the locks' radio."""
     pollers = build_pollers(config, clock)
     pseudonyms = configured_pseudonymiser(config)
     log_positions: dict[str, int] = {}  # no store: each recording resumes event logs from 0
 
-    async def keep(samples: list[MeterSample]) -> None:
+    async def keep(samples: list[Sample]) -> None:
         recorder.add(samples)
 
     async def keep_lock_events(events: list[StoredLockEvent]) -> None:
@@ -248,8 +256,9 @@ async def record_meters(
             group.create_task(_raise_when_set(stop), name="stop")
     except* _StopRequested:
         log.info(
-            "recording stopped: %d readings and %d lock events written",
+            "recording stopped: %d readings, %d lift counters and %d lock events written",
             recorder.written,
+            recorder.elevator_rows_written,
             recorder.lock_events_written,
         )
     finally:

@@ -2,7 +2,9 @@
 
 For every unit: daily usage from the raw totals (pure core); for a unit with a smart lock, its
 lock window (the last ``window_days`` days of stored door events, summarised exactly as
-``gateway backtest`` does, counted from the first day the lock was heard); an occupancy estimate
+``gateway backtest`` does, counted from the first day the lock was heard); for the building, the
+day's stops at each floor from the lifts' stored counters (``floor_stops_day``, as in
+``gateway backtest``), which the core weighs against the neighbours; an occupancy estimate
 against the unit's legal cap; one step of the unit's alert decision; and, when the decision says
 so, an alert body that is checked against the wire contract, given the next sequence number,
 signed and put in the outbox in the same breath. The outbox is what the uplink sends; nothing
@@ -28,6 +30,7 @@ from gateway.core.alert_decision import (
 )
 from gateway.core.baselines import UnitBaseline
 from gateway.core.building_day import UnitDayInputs, UnitDayResult, close_building_day
+from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT
 from gateway.signer import EnvelopeSigner
@@ -56,6 +59,7 @@ class DayReport:
     units_with_data: int = 0
     units_over_cap: int = 0
     raised: list[RaisedAlert] = field(default_factory=list)
+    results: list[UnitDayResult] = field(default_factory=list)  # every unit's, in config order
 
 
 def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -75,7 +79,9 @@ class DayCloser:
         report = DayReport(day=day, units_watched=len(self._config.units))
         start, end = local_day_bounds(day, self._tz)
         inputs = [self._inputs(unit, day, start, end) for unit in self._config.units]
-        results = close_building_day(inputs, day, self._tz, self._settings, now)
+        floor_stops = self.floor_stops(day, start, end)
+        results = close_building_day(inputs, day, self._tz, self._settings, now, floor_stops)
+        report.results = results
         usage_rows = []
         for unit, result in zip(self._config.units, results, strict=True):
             for kind, state in result.states.items():
@@ -113,6 +119,14 @@ class DayCloser:
             states=states,
             lock_days=self.lock_window(unit.unit_id, day),
         )
+
+    def floor_stops(self, day: date, start: datetime, end: datetime) -> dict[int, float | None]:
+        """The day's stops at each floor over all lifts, from the counters around the day."""
+        counters = self._store.floor_counters_between(start, end, self._tz)
+        return {
+            floor: floor_stops_day(by_elevator, floor, day, self._tz)
+            for floor, by_elevator in counters.items()
+        }
 
     def lock_window(self, unit_id: str, day: date) -> tuple[LockDay, ...] | None:
         """The lock window ending on ``day``; ``None`` for a unit whose lock was never heard

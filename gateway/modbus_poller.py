@@ -1,11 +1,12 @@
-"""Polls the meters on one Modbus bus and turns register words into meter samples.
+"""Polls the meters and lifts on one Modbus bus and turns register words into samples.
 
 One client per bus: a Modbus TCP address (usually an RS485-to-TCP converter with many meters,
 each at its own unit id) or a Modbus RTU line on a local serial port. Requests on one bus go
 strictly one after another, because behind either kind sits one RS485 line that carries one
 request at a time; different buses are polled concurrently by separate tasks. A device that
 does not answer costs its time-out, never the bus: the poller records the failure and moves to
-the next meter.
+the next meter. A lift's monitoring terminal is read like a meter: its per-floor stop counters
+(one request per block of neighbouring floors) become one :class:`ElevatorSample` per floor.
 
 What to read comes from the device profile (``plan_reads``), how to decode it from the pure
 core (``decode_blocks``). pymodbus exceptions end here, as :class:`DeviceError`.
@@ -23,7 +24,7 @@ from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ModbusException
 
-from gateway.config import GatewayConfig, MeterSpec, ModbusRtuBus, ModbusTcpBus
+from gateway.config import ElevatorSpec, GatewayConfig, MeterSpec, ModbusRtuBus, ModbusTcpBus
 from gateway.core.registers import (
     DeviceProfile,
     ReadBlock,
@@ -32,11 +33,14 @@ from gateway.core.registers import (
     plan_reads,
 )
 from gateway.device_profiles import load_profiles
+from gateway.elevator_store import ElevatorSample
 from gateway.errors import ConfigError, DeviceError
 from gateway.store import MeterSample
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
+
+Sample = MeterSample | ElevatorSample
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +63,39 @@ def bind_meters(
     return bindings
 
 
+@dataclass(frozen=True, slots=True)
+class ElevatorBinding:
+    """One lift's terminal as the poller sees it: which floors, where it answers, what to read."""
+
+    elevator: ElevatorSpec
+    blocks: tuple[ReadBlock, ...]
+
+
+def bind_elevators(
+    elevators: Sequence[ElevatorSpec], profiles: dict[str, DeviceProfile]
+) -> list[ElevatorBinding]:
+    """Read plans for ``elevators``; a profile without a floor's counter is a config error."""
+    bindings = []
+    for i, lift in enumerate(elevators):
+        profile = profiles.get(lift.profile)
+        if profile is None:
+            raise ConfigError(f"elevators[{i}].profile: unknown device profile {lift.profile!r}")
+        known = {spec.quantity for spec in profile.registers}
+        missing = [floor for floor in lift.floors if lift.stops_quantity(floor) not in known]
+        if missing:
+            raise ConfigError(
+                f"elevators[{i}].floors: profile {profile.name} has no stop counter for floor(s)"
+                f" {', '.join(map(str, missing))} (quantity stops_floor_<n>)"
+            )
+        quantities = [lift.stops_quantity(floor) for floor in lift.floors]
+        bindings.append(ElevatorBinding(lift, plan_reads(profile, quantities)))
+    return bindings
+
+
 def build_pollers(
     config: GatewayConfig, clock: SimClock, *, check_only: bool = False
 ) -> list[ModbusBusPoller]:
-    """One poller per configured bus that has meters; unknown profiles are a config error.
+    """One poller per configured bus with meters or lifts; unknown profiles are a config error.
     pymodbus clients need a running event loop: outside one, pass ``check_only``."""
     profiles = load_profiles(config.profile_dirs)
     missing = sorted(
@@ -70,13 +103,17 @@ def build_pollers(
     )
     if missing:
         raise ConfigError(f"units: unknown device profile(s): {', '.join(missing)}")
+    lifts = bind_elevators(config.elevators, profiles)
     pollers: list[ModbusBusPoller] = []
     if check_only:
         return pollers
     for bus in (*config.modbus_tcp, *config.modbus_rtu):
         meters = [(u.unit_id, m) for u in config.units for m in u.meters if m.bus == bus.name]
-        if meters:
-            pollers.append(ModbusBusPoller(bus, bind_meters(meters, profiles), clock))
+        bus_lifts = [lift for lift in lifts if lift.elevator.bus == bus.name]
+        if meters or bus_lifts:
+            pollers.append(
+                ModbusBusPoller(bus, bind_meters(meters, profiles), clock, elevators=bus_lifts)
+            )
     return pollers
 
 
@@ -84,7 +121,7 @@ async def poll_forever(
     poller: ModbusBusPoller,
     interval_s: float,
     clock: SimClock,
-    handle: Callable[[list[MeterSample]], Awaitable[None]],
+    handle: Callable[[list[Sample]], Awaitable[None]],
 ) -> None:
     """Poll every ``interval_s`` building seconds and hand each non-empty batch to ``handle``."""
     interval = clock.wall_seconds(interval_s)
@@ -137,12 +174,20 @@ def describe_bus(bus: ModbusBus) -> str:
 
 
 class ModbusBusPoller:
-    """Reads every meter of one bus, one request at a time: one client per bus, and an RS485
-    line (RTU, or the converter behind a TCP address) never sees two requests at once."""
+    """Reads every meter and lift of one bus, one request at a time: one client per bus, and an
+    RS485 line (RTU, or the converter behind a TCP address) never sees two requests at once."""
 
-    def __init__(self, bus: ModbusBus, meters: Sequence[MeterBinding], clock: SimClock) -> None:
+    def __init__(
+        self,
+        bus: ModbusBus,
+        meters: Sequence[MeterBinding],
+        clock: SimClock,
+        *,
+        elevators: Sequence[ElevatorBinding] = (),
+    ) -> None:
         self.bus = bus
         self.meters = tuple(meters)
+        self.elevators = tuple(elevators)
         self._clock = clock
         self._client = _client_for(bus)
         self._failing: set[int] = set()
@@ -150,11 +195,22 @@ class ModbusBusPoller:
     async def close(self) -> None:
         self._client.close()
 
-    async def poll_once(self) -> list[MeterSample]:
-        """Read every meter once; failures are logged (once per state change) and skipped."""
+    async def poll_once(self) -> list[Sample]:
+        """Read every meter, then every lift, once; failures are logged (once per state change)
+        and skipped. Meter samples come first."""
         if not self._client.connected and not await self._client.connect():
             self._note_bus_down()
             return []
+        samples: list[Sample] = []
+        samples.extend(await self._poll_meters())
+        for lift in self.elevators:
+            if not self._client.connected and not await self._client.connect():
+                self._note_bus_down()
+                break
+            samples.extend(await self._poll_elevator(lift))
+        return samples
+
+    async def _poll_meters(self) -> list[MeterSample]:
         samples = []
         for binding in self.meters:
             device_id = binding.meter.device_id
@@ -186,6 +242,27 @@ class ModbusBusPoller:
                 MeterSample(binding.unit_id, binding.meter.kind, self._clock.now(), value)
             )
         return samples
+
+    async def _poll_elevator(self, binding: ElevatorBinding) -> list[ElevatorSample]:
+        lift = binding.elevator
+        try:
+            answers = [
+                (block, await self._read_block(lift.device_id, block)) for block in binding.blocks
+            ]
+        except DeviceError as err:
+            if lift.device_id not in self._failing:
+                log.warning("%s (lift %s); will keep trying", err, lift.elevator_id)
+                self._failing.add(lift.device_id)
+            return []
+        if lift.device_id in self._failing:
+            log.info("%s device %d answers again", self.bus.name, lift.device_id)
+            self._failing.discard(lift.device_id)
+        values = decode_blocks(answers)
+        now = self._clock.now()
+        return [
+            ElevatorSample(lift.elevator_id, floor, now, values[lift.stops_quantity(floor)])
+            for floor in lift.floors
+        ]
 
     def _note_bus_down(self) -> None:
         if -1 not in self._failing:

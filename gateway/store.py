@@ -6,6 +6,8 @@ Tables:
 - ``case_states``: the alert decision state per unit and kind, so a restart resumes a case;
 - ``lock_events``: door events of the units' smart locks, with pseudonymised credentials only
   (the raw key id never reaches this module); kept as long as raw readings;
+- ``elevator_stops``: the lifts' floor-stop counters as polled, kept as long as raw readings
+  (``gateway.elevator_store``);
 - ``outbox``: every signed message until the cloud acknowledges it (never evicted);
 - ``meta``: boot epoch, message counter, last day closed, each event-log lock's last sequence.
 
@@ -29,6 +31,7 @@ import sqlite_utils
 
 from gateway.core.counters import Reading
 from gateway.core.lock_activity import LockEvent
+from gateway.elevator_store import ElevatorCounterTable
 from gateway.signer import Sequence as MessageSequence
 
 
@@ -66,7 +69,7 @@ class OutboxMessage:
     sent_count: int
 
 
-class GatewayStore:
+class GatewayStore(ElevatorCounterTable):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -158,6 +161,7 @@ class GatewayStore:
             not_null={"topic", "token", "alert_id"},
             if_not_exists=True,
         )
+        self._create_elevator_tables()
 
     def _upsert(self, table: str, row: Mapping[str, Any]) -> None:
         # Plain SQL inside our own transaction: sqlite-utils' write helpers commit on their own.

@@ -4,7 +4,8 @@ A technician records a real building with ``gateway record`` (or ``gateway run -
 later replays it offline. The recorder writes ``units.csv`` and ``trace.toml`` from the
 configuration and appends every meter reading to ``meters.csv`` as it is read, in the building's
 local time with its UTC offset; a building with smart locks also gets ``locks.csv``, whose
-credentials are the gateway's pseudonyms (``backtest`` pseudonymises them once more, harmlessly).
+credentials are the gateway's pseudonyms (``backtest`` pseudonymises them once more, harmlessly);
+a building with lifts also gets ``elevators.csv``, their per-floor stop counters.
 
 The format wants rows in time order, but buses are polled concurrently, so the readings of one
 bus can arrive after later readings of another. The recorder therefore holds rows back for
@@ -24,6 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from gateway.config import GatewayConfig
+from gateway.elevator_store import ElevatorSample
 from gateway.errors import ConfigError
 from gateway.store import MeterSample, StoredLockEvent
 
@@ -87,6 +89,13 @@ class TraceRecorder:
             self._locks = _TimeOrderedCsv(
                 directory / "locks.csv", ["ts", "unit_id", "event", "credential"], hold_back
             )
+        self._lifts = None
+        if config.elevators:  # only a building with lifts gets an elevators.csv
+            self._lifts = _TimeOrderedCsv(
+                directory / "elevators.csv",
+                ["ts", "elevator_id", "floor", "stops_total"],
+                hold_back,
+            )
 
     @property
     def written(self) -> int:
@@ -100,10 +109,22 @@ class TraceRecorder:
     def lock_events_written(self) -> int:
         return 0 if self._locks is None else self._locks.written
 
-    def add(self, samples: Iterable[MeterSample]) -> None:
-        self._meters.add(
-            (s.ts, (self._local(s.ts), s.unit_id, s.kind, repr(float(s.total)))) for s in samples
-        )
+    @property
+    def elevator_rows_written(self) -> int:
+        return 0 if self._lifts is None else self._lifts.written
+
+    def add(self, samples: Iterable[MeterSample | ElevatorSample]) -> None:
+        """Polled samples: meter readings, and lift counters when the building has lifts."""
+        meters, lifts = [], []
+        for s in samples:
+            if isinstance(s, MeterSample):
+                meters.append((s.ts, (self._local(s.ts), s.unit_id, s.kind, repr(float(s.total)))))
+            else:
+                stops = str(int(s.stops_total))
+                lifts.append((s.ts, (self._local(s.ts), s.elevator_id, str(s.floor), stops)))
+        self._meters.add(meters)
+        if self._lifts is not None:
+            self._lifts.add(lifts)
 
     def add_lock_events(self, events: Iterable[StoredLockEvent]) -> None:
         """Door events, with their credentials as the pseudonyms the gateway stores."""
@@ -113,7 +134,8 @@ class TraceRecorder:
             )
 
     def close(self) -> None:
-        for part, name in ((self._meters, "readings"), (self._locks, "lock events")):
+        parts = ((self._meters, "readings"), (self._locks, "lock events"), (self._lifts, "lifts"))
+        for part, name in parts:
             if part is None:
                 continue
             part.close()
