@@ -34,6 +34,7 @@ from gateway.core.alert_decision import (
     DecisionAction,
     DecisionParams,
     Judge,
+    Observation,
     decide,
     initial_case_state,
     observe,
@@ -157,9 +158,12 @@ def close_building_day(
             context=_context(usages, areas, i, unit.baseline, factors, settings.baselines),
         )
         baseline = learn(unit.baseline, usages[i], settings.baselines)
-        today_at_the_door = unit.lock_days[-1] if unit.lock_days else None
+        # Only an ordinary day teaches who lives here: on a day over the cap the people at the
+        # door may be guests or a crowd that moved in while the baseline was being learned.
+        ordinary_day = observe(assessment, settings.decision)[0] is not Observation.OVER
+        at_the_door = unit.lock_days[-1] if unit.lock_days and ordinary_day else None
         residents = learn_residents(
-            unit.baseline.residents, today_at_the_door, bool(baseline.learned), settings.residents
+            unit.baseline.residents, at_the_door, bool(baseline.learned), settings.residents
         )
         baseline = replace(baseline, residents=residents)
         results.append(_step_cases(unit, assessment, settings, closed_at, baseline))

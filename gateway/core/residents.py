@@ -5,7 +5,9 @@ A visit and a group rental look the same on every meter for their first days: mo
 electricity, more people through the door. The lock tells them apart. During a visit the
 household's own fingerprints, cards and PINs keep opening the door; a group rental that replaced
 the household shows only new ones. So while a unit's baseline is learned, the credentials that
-open its door on at least ``min_days`` of those days become its **resident credentials**; later,
+open its door on at least ``min_days`` of its ordinary days (not over the cap: the caller passes
+no lock day for the others, so neither guests nor a crowd that moved in early are learned as the
+household) become its **resident credentials**; later,
 when one of them has opened the door within the last ``present_days`` days, the household is
 still there, and the detector waits longer before opening a case (``DecisionParams``
 ``resident_sustain_days``): guests leave within a week, a crowd stays.

@@ -102,13 +102,18 @@ def crowded_day(day: date) -> dict[str, list[Reading]]:
     }
 
 
-def first_alert_day(at_the_door: list[str]) -> int | None:
-    """Close ten crowded days of a 44 m2 one-room flat whose household (mum, dad) was learned;
-    ``at_the_door`` opens the door every day. The day index of the first overcrowding alert."""
-    baseline = UnitBaseline(
-        learned={"water_m3": 0.24, "electricity_kwh": 5.0},
-        residents=Residents({}, frozenset({"mum", "dad"})),
-    )
+HOUSEHOLD_LEARNED = UnitBaseline(
+    learned={"water_m3": 0.24, "electricity_kwh": 5.0},
+    residents=Residents({}, frozenset({"mum", "dad"})),
+)
+
+
+def first_alert_day(
+    at_the_door: list[str], baseline: UnitBaseline = HOUSEHOLD_LEARNED
+) -> int | None:
+    """Close ten crowded days of a 44 m2 one-room flat (by default one whose household, mum and
+    dad, was learned); ``at_the_door`` opens the door every day. The day index of the first
+    overcrowding alert."""
     states: dict[str, CaseState] = {}
     window: list[LockDay] = []
     for n in range(10):
@@ -130,3 +135,11 @@ def test_a_visit_waits_longer_than_a_crowd_of_strangers() -> None:
     visit = ["mum", "dad", *(f"guest-{i}" for i in range(7))]  # as many people at the door
     assert first_alert_day(strangers) == 2  # the third over day, as configured
     assert first_alert_day(visit) == 6  # the household is home: the seventh
+
+
+def test_a_crowd_that_moves_in_while_the_baseline_is_learned_is_not_the_household() -> None:
+    # Eleven ordinary days learned so far: the baseline completes on the third crowded day, by
+    # when the renters have opened the door on three days. Over-cap days teach nothing.
+    learning = UnitBaseline(samples={"water_m3": (0.24,) * 11, "electricity_kwh": (5.0,) * 11})
+    strangers = [f"renter-{i}" for i in range(9)]
+    assert first_alert_day(strangers, learning) == 2
