@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
 from baseline import WhistleRule  # noqa: E402
-from score import Score, read_alerts, read_truth, score  # noqa: E402
+from score import LEAK, Score, read_alerts, read_truth, score  # noqa: E402
 
 from firmware_sim.scenarios import FAMILIES, export_scenario  # noqa: E402
 from gateway.backtest import run_backtest  # noqa: E402
@@ -49,6 +49,7 @@ class RunResult:
     seed: int
     detector: Score
     baseline: Score
+    leak: Score
     replay_seconds: float
     meter_rows: int
 
@@ -71,6 +72,7 @@ def run_one(family: str, seed: int, workdir: Path, config: Path | None = None) -
         seed,
         score(truth, read_alerts(alerts_path), units, days),
         score(truth, whistle.alerts, units, days),
+        score(truth, read_alerts(alerts_path, LEAK), units, days, label=LEAK),
         report.seconds,
         report.meter_rows,
     )
@@ -110,6 +112,28 @@ def table(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
+def leak_table(results: list[RunResult]) -> str:
+    """The ``leak`` case against the ``leak`` intervals, per family."""
+    lines = [
+        "| family | seeds | leaks | precision | recall | median delay (d) | p90 delay (d) |"
+        " false leak cases / 1000 unit-months | false leak cases by condition |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for family in dict.fromkeys(r.family for r in results):
+        mine = [r for r in results if r.family == family]
+        total = mine[0].leak
+        for r in mine[1:]:
+            total = total.add(r.leak)
+        by_label = ", ".join(f"{k} {n}" for k, n in total.false_alarms_by_label.most_common())
+        lines.append(
+            f"| {family} | {','.join(str(r.seed) for r in mine)} | {total.rentals} |"
+            f" {_pct(total.precision)} | {_pct(total.recall)} | {_days(total.median_delay)} |"
+            f" {_days(total.p90_delay)} | {total.false_alarms_per_1000_unit_months:.1f} |"
+            f" {by_label or '-'} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", nargs="+", default=list(BENCH_FAMILIES))
@@ -144,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(result)
     out = io.StringIO()
     out.write(table(results) + "\n\n")
+    out.write(leak_table(results) + "\n\n")
     out.write(
         f"Measured {datetime.now().astimezone():%Y-%m-%d} on {platform.machine()}"
         f" ({platform.processor() or 'unknown cpu'}), Python {platform.python_version()},"

@@ -12,6 +12,9 @@ The rules are those of the trace format (docs/trace-format.md, "Ground truth"):
 
 False alarms are also attributed to the confounders (the other truth labels) that held on that
 unit at that moment, or ``none`` when nothing did, so one can see what fools a detector.
+
+The same rules score the ``leak`` case against the ``leak`` intervals (``kind`` and ``label``
+of :func:`read_alerts` and :func:`score`); "rentals" then counts leaks.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 GROUP_RENTAL = "group_rental"
 OVERCROWDING = "overcrowding"
+LEAK = "leak"
 
 
 @dataclass(frozen=True)
@@ -118,15 +122,15 @@ def read_truth(path: Path) -> list[Interval]:
     return intervals
 
 
-def read_alerts(path: Path) -> list[RaisedAlert]:
-    """The overcrowding alerts (every revision) of an alerts JSON Lines file."""
+def read_alerts(path: Path, kind: str = OVERCROWDING) -> list[RaisedAlert]:
+    """The alerts of ``kind`` (every revision) of an alerts JSON Lines file."""
     alerts = []
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             if not line.strip():
                 continue
             alert = json.loads(line)
-            if alert["kind"] == OVERCROWDING:
+            if alert["kind"] == kind:
                 alerts.append(
                     RaisedAlert(
                         alert["unit_id"],
@@ -138,9 +142,16 @@ def read_alerts(path: Path) -> list[RaisedAlert]:
     return alerts
 
 
-def score(truth: list[Interval], alerts: list[RaisedAlert], units: int, trace_days: float) -> Score:
+def score(
+    truth: list[Interval],
+    alerts: list[RaisedAlert],
+    units: int,
+    trace_days: float,
+    label: str = GROUP_RENTAL,
+) -> Score:
+    """Cases of ``alerts`` against the ``label`` intervals of ``truth`` (see above)."""
     result = Score(units=units, days=trace_days)
-    rentals = [i for i in truth if i.label == GROUP_RENTAL]
+    rentals = [i for i in truth if i.label == label]
     result.rentals = len(rentals)
     cases = [a for a in alerts if a.revision == 0]
     for case in sorted(cases, key=lambda c: c.raised_at):
@@ -153,10 +164,10 @@ def score(truth: list[Interval], alerts: list[RaisedAlert], units: int, trace_da
         labels = [
             i.label
             for i in truth
-            if i.unit_id == case.unit_id and i.label != GROUP_RENTAL and i.holds_at(case.raised_at)
+            if i.unit_id == case.unit_id and i.label != label and i.holds_at(case.raised_at)
         ]
-        for label in labels or ["none"]:
-            result.false_alarms_by_label[label] += 1
+        for confounder in labels or ["none"]:
+            result.false_alarms_by_label[confounder] += 1
     for rental in rentals:
         hits = [
             a.raised_at
