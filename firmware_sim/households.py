@@ -33,6 +33,7 @@ __all__ = [
     "NORMS",
     "HouseholdModel",
     "KindNorm",
+    "cumulative_profile",
 ]
 
 DAY_S = 86_400.0
@@ -40,7 +41,7 @@ HOUR_S = 3_600.0
 DAILY_VARIATION = 0.05  # each day's consumption is the norm times a factor in 1 +- this
 
 
-def _cumulative(weights: Sequence[float]) -> tuple[float, ...]:
+def cumulative_profile(weights: Sequence[float]) -> tuple[float, ...]:
     """Fraction of a day's per-person use done by the start of each hour (25 values, 0 to 1)."""
     total = sum(weights)
     fractions = [0.0]
@@ -81,9 +82,9 @@ class KindNorm:
 
 
 NORMS: dict[str, KindNorm] = {
-    "water_m3": KindNorm(0.0, 0.110, 0.130, _cumulative(WATER_BY_HOUR)),
-    "electricity_kwh": KindNorm(2.0, 1.5, 1.5, _cumulative(ELECTRICITY_BY_HOUR)),
-    "gas_m3": KindNorm(0.0, 0.25, 0.35, _cumulative(GAS_BY_HOUR)),
+    "water_m3": KindNorm(0.0, 0.110, 0.130, cumulative_profile(WATER_BY_HOUR)),
+    "electricity_kwh": KindNorm(2.0, 1.5, 1.5, cumulative_profile(ELECTRICITY_BY_HOUR)),
+    "gas_m3": KindNorm(0.0, 0.25, 0.35, cumulative_profile(GAS_BY_HOUR)),
 }
 
 

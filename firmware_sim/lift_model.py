@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from firmware_sim.building_config import BuildingConfig, ElevatorSpec, UnitSpec
+from firmware_sim.households import cumulative_profile
 
 __all__ = ["LIFT_BY_HOUR", "STOPS_PER_PERSON_DAY", "LiftModel", "LiftState", "building_lifts"]
 
@@ -43,16 +44,7 @@ LIFT_BY_HOUR = (
 # fmt: on
 
 
-def _cumulative(weights: Sequence[float]) -> tuple[float, ...]:
-    total = sum(weights)
-    fractions = [0.0]
-    for weight in weights:
-        fractions.append(fractions[-1] + weight / total)
-    fractions[-1] = 1.0
-    return tuple(fractions)
-
-
-PROFILE = _cumulative(LIFT_BY_HOUR)
+PROFILE = cumulative_profile(LIFT_BY_HOUR)
 
 
 def _day_fraction(seconds: float) -> float:

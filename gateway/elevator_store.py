@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -40,8 +40,7 @@ class ElevatorCounterTable:
     _conn: sqlite3.Connection
     _lock: threading.Lock
 
-    def _transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
+    _transaction: Callable[[], AbstractContextManager[None]]
 
     def _create_elevator_tables(self) -> None:
         self._conn.execute(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from bumble import gatt
@@ -64,7 +65,7 @@ def device_on_link(link: LocalLink, mac: str, name: str) -> Device:
 
 
 @dataclass
-class _AdvertisingLock:
+class _AdvertisingLock(ABC):
     device: Device
     counter: int = 0
     silent: bool = False
@@ -100,8 +101,9 @@ class _AdvertisingLock:
         """End the silence; the next event is advertised again."""
         self.silent = False
 
+    @abstractmethod
     def _service_data(self, action: LockAction) -> bytes:
-        raise NotImplementedError
+        """The advert's service data for ``action``: each lock format writes its own."""
 
 
 @dataclass
