@@ -33,7 +33,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from firmware_sim import FirmwareSimError
 from firmware_sim.building_config import BuildingConfig, MeterSpec
-from firmware_sim.faults import FRAME_FAULTS, FaultSpec, active_fault, damaged_frame, shown_total
+from firmware_sim.faults import FaultSpec, shown_total
 from firmware_sim.households import HouseholdModel
 from firmware_sim.lift_model import LiftModel, building_lifts
 from firmware_sim.register_encoding import (
@@ -45,6 +45,7 @@ from firmware_sim.register_encoding import (
     encode_lift_registers,
     encode_registers,
 )
+from firmware_sim.wire_faults import DeviceFaults
 
 __all__ = [
     "BuildingServer",
@@ -158,35 +159,26 @@ class SimulatedMeter:
         self.meter = meter
         self.device_map: DeviceMap = DEVICE_MAPS[meter.device]
         self._clock = clock
-        self.faults = tuple(f for f in faults if f.device_id == meter.device_id)
-        self._answers = 0  # answers sent while a frame fault held
+        self.wire = DeviceFaults(meter.device_id, faults, source.start, clock.now)
 
     @property
     def device_id(self) -> int:
         return self.meter.device_id
 
+    @property
+    def faults(self) -> tuple[FaultSpec, ...]:
+        return self.wire.faults
+
     def fault_now(self) -> FaultSpec | None:
-        if not self.faults:
-            return None
-        days = (self._clock.now() - self.source.start).total_seconds() / 86400
-        return active_fault(self.faults, self.meter.device_id, days)
+        return self.wire.now()
 
     def is_silent_now(self) -> bool:
         """A meter with a ``silent`` fault, or offline in its scenario, answers nothing."""
-        fault = self.fault_now()
-        if fault is not None and fault.kind == "silent":
-            return True
-        return self.source.state_at(self._clock.now()) is None
+        return self.wire.silent() or self.source.state_at(self._clock.now()) is None
 
     def frame_to_send(self, frame: bytes, *, rtu: bool) -> bytes:
         """The answer frame as it leaves: dropped (b"") when silent, damaged by a frame fault."""
-        if self.is_silent_now():
-            return b""
-        fault = self.fault_now()
-        if fault is None or fault.kind not in FRAME_FAULTS:
-            return frame
-        self._answers += 1
-        return damaged_frame(fault, frame, rtu=rtu, answer_number=self._answers)
+        return b"" if self.is_silent_now() else self.wire.damage(frame, rtu=rtu)
 
     def state(self) -> MeterState | None:
         """What the meter shows now, on the simulated clock, faults included (None: offline)."""
@@ -221,24 +213,15 @@ class SimulatedMeter:
         """pymodbus calls this before answering; the registers are filled in place."""
         if set_values is not None or function_code != self.device_map.table.read_function_code:
             return ExcCodes.ILLEGAL_FUNCTION
-        fault = self.fault_now()
-        if fault is not None and fault.kind == "exception":
-            return _exception_code(fault.exception_code)
-        if fault is not None and fault.kind == "slow":
-            await asyncio.sleep(fault.delay_s)
+        refusal = await self.wire.before_answer()
+        if refusal is not None:
+            return refusal
         state = self.state()
         if state is None:  # offline: the answer is dropped on its way out (see MeterServer)
             return ExcCodes.GATEWAY_NO_RESPONSE
         for register, word in encode_registers(self.device_map, state).items():
             registers[register - start_address] = word
         return None
-
-
-def _exception_code(code: int) -> ExcCodes:
-    for member in ExcCodes:
-        if int(member.value) == code:
-            return member
-    return ExcCodes.DEVICE_FAILURE
 
 
 class SimulatedLift:
@@ -251,25 +234,21 @@ class SimulatedLift:
         self.model = model
         self._device_id = device_id
         self._clock = clock
-        self.faults = tuple(f for f in faults if f.device_id == device_id)
-        self._answers = 0
+        self.wire = DeviceFaults(device_id, faults, model.start, clock.now)
 
     @property
     def device_id(self) -> int:
         return self._device_id
 
+    @property
+    def faults(self) -> tuple[FaultSpec, ...]:
+        return self.wire.faults
+
     def fault_now(self) -> FaultSpec | None:
-        days = (self._clock.now() - self.model.start).total_seconds() / 86400
-        return active_fault(self.faults, self._device_id, days) if self.faults else None
+        return self.wire.now()
 
     def frame_to_send(self, frame: bytes, *, rtu: bool) -> bytes:
-        fault = self.fault_now()
-        if fault is not None and fault.kind == "silent":
-            return b""
-        if fault is None or fault.kind not in FRAME_FAULTS:
-            return frame
-        self._answers += 1
-        return damaged_frame(fault, frame, rtu=rtu, answer_number=self._answers)
+        return b"" if self.wire.silent() else self.wire.damage(frame, rtu=rtu)
 
     def sim_device(self) -> SimDevice:
         registers = SimData(
@@ -289,11 +268,9 @@ class SimulatedLift:
         """pymodbus calls this before answering; the registers are filled in place."""
         if set_values is not None or function_code != LIFT_TABLE.read_function_code:
             return ExcCodes.ILLEGAL_FUNCTION
-        fault = self.fault_now()
-        if fault is not None and fault.kind == "exception":
-            return _exception_code(fault.exception_code)
-        if fault is not None and fault.kind == "slow":
-            await asyncio.sleep(fault.delay_s)
+        refusal = await self.wire.before_answer()
+        if refusal is not None:
+            return refusal
         state = self.model.state_at(self._clock.now())
         words = encode_lift_registers(state.stops, state.car_floor, state.door_open)
         for register, word in words.items():
