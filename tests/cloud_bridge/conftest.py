@@ -49,7 +49,10 @@ def postgres_url() -> Iterator[str]:
     """A database of this test's own on the PostgreSQL server at 127.0.0.1:5432, dropped after."""
     dsn = _postgres_admin_dsn()
     if dsn is None:
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+        pytest.skip(
+            "no PostgreSQL server on 127.0.0.1:5432 (trust auth, database 'test'): the CI machine"
+            " has one and runs these; start one locally to run them here"
+        )
     name = f"cloud_bridge_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
