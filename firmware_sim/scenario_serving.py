@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from firmware_sim.building_config import DeviceModel, MeterKind, MeterSpec
-from firmware_sim.modbus_server import Clock, MeterServer, SimulatedMeter
+from firmware_sim.modbus_server import MeterServer
 from firmware_sim.register_encoding import MeterState
 from firmware_sim.scenarios import Scenario, ScenarioReadings
+from firmware_sim.simulated_devices import Clock, SimulatedMeter
 
 __all__ = [
     "DEVICE_FOR_KIND",
@@ -47,7 +48,7 @@ PROFILE_FOR_DEVICE: dict[str, str] = {name: name for name in DEVICE_FOR_KIND.val
 
 @dataclass(frozen=True, slots=True)
 class ScenarioMeterSource:
-    """One meter of one flat of a scenario, as ``modbus_server.MeterSource``."""
+    """One meter of one flat of a scenario, as ``simulated_devices.MeterSource``."""
 
     readings: ScenarioReadings
     unit_id: str

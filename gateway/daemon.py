@@ -31,9 +31,10 @@ from gateway.config import GatewayConfig
 from gateway.day_closer import DayCloser, DayReport, local_day_bounds
 from gateway.elevator_store import ElevatorSample
 from gateway.keys import load_signing_key
+from gateway.lock_event_store import StoredLockEvent
 from gateway.modbus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
 from gateway.signer import EnvelopeSigner
-from gateway.store import GatewayStore, MeterSample, StoredLockEvent
+from gateway.store import GatewayStore, MeterSample
 from gateway.trace_recorder import TraceRecorder
 from gateway.uplink import Uplink
 from simclock import SimClock

@@ -33,8 +33,9 @@ from gateway.core.building_day import UnitDayInputs, UnitDayResult, close_buildi
 from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT
+from gateway.outbox_store import OutboxMessage
 from gateway.signer import EnvelopeSigner
-from gateway.store import GatewayStore, OutboxMessage
+from gateway.store import GatewayStore
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,18 @@ Tables:
 - ``daily_usage``: one row per unit and day, with the occupancy estimate made from it;
 - ``case_states``: the alert decision state per unit and kind, so a restart resumes a case;
 - ``lock_events``: door events of the units' smart locks, with pseudonymised credentials only
-  (the raw key id never reaches this module); kept as long as raw readings;
+  (the raw key id never reaches the store); kept as long as raw readings
+  (``gateway.lock_event_store``);
 - ``elevator_stops``: the lifts' floor-stop counters as polled, kept as long as raw readings
   (``gateway.elevator_store``);
-- ``outbox``: every signed message until the cloud acknowledges it (never evicted);
+- ``outbox``: every signed message until the cloud acknowledges it (never evicted;
+  ``gateway.outbox_store``);
 - ``meta``: boot epoch, message counter, last day closed, each event-log lock's last sequence.
 
-Methods are synchronous and guarded by one lock; the asyncio shell calls them through
-``asyncio.to_thread`` so the event loop never waits on the disk.
+This module holds the connection, the transactions, ``meta``, the readings, the daily results
+and the case states; the three tables named with a module are mixed into :class:`GatewayStore`
+from there. Methods are synchronous and guarded by one lock; the asyncio shell calls them
+through ``asyncio.to_thread`` so the event loop never waits on the disk.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from typing import Any
 import sqlite_utils
 
 from gateway.core.counters import Reading
-from gateway.core.lock_activity import LockEvent
 from gateway.elevator_store import ElevatorCounterTable
+from gateway.lock_event_store import LockEventTable
+from gateway.outbox_store import OutboxTable
 from gateway.signer import Sequence as MessageSequence
 
 
@@ -43,33 +48,7 @@ class MeterSample:
     total: float
 
 
-@dataclass(frozen=True, slots=True)
-class StoredLockEvent:
-    """A door event as kept: ``credential`` is a pseudonym (``gateway.credentials``)."""
-
-    unit_id: str
-    lock_mac: str
-    source: str  # mibeacon, bthome or gatt
-    seq: int  # the lock's packet counter or event-log sequence
-    ts: datetime
-    event: str  # unlock, lock or failed
-    method: str
-    credential: str
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    seq: MessageSequence
-    topic: str
-    token: str
-    alert_id: str
-    unit_id: str
-    kind: str
-    revision: int
-    sent_count: int
-
-
-class GatewayStore(ElevatorCounterTable):
+class GatewayStore(ElevatorCounterTable, LockEventTable, OutboxTable):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -119,48 +98,11 @@ class GatewayStore(ElevatorCounterTable):
             pk=("unit_id", "day"),
             if_not_exists=True,
         )
-        db["lock_events"].create(
-            {
-                "unit_id": str,
-                "lock_mac": str,
-                "source": str,
-                "seq": int,
-                "ts": float,
-                "event": str,
-                "method": str,
-                "credential": str,
-            },
-            not_null={"unit_id", "lock_mac", "source", "seq", "ts", "event", "credential"},
-            if_not_exists=True,
-        )
-        db["lock_events"].create_index(
-            ["lock_mac", "source", "seq", "ts"], unique=True, if_not_exists=True
-        )
-        db["lock_events"].create_index(["unit_id", "ts"], if_not_exists=True)
+        self._create_lock_event_tables()
         db["case_states"].create(
             {"unit_id": str, "kind": str, "state": str}, pk=("unit_id", "kind"), if_not_exists=True
         )
-        db["outbox"].create(
-            {
-                "boot_epoch": int,
-                "counter": int,
-                "topic": str,
-                "token": str,
-                "alert_id": str,
-                "unit_id": str,
-                "kind": str,
-                "revision": int,
-                "created_at": str,
-                "sent_count": int,
-                "last_sent_wall": float,
-                "acked_at": str,
-                "ack_status": str,
-                "ack_reason": str,
-            },
-            pk=("boot_epoch", "counter"),
-            not_null={"topic", "token", "alert_id"},
-            if_not_exists=True,
-        )
+        self._create_outbox_table()
         self._create_elevator_tables()
 
     def _upsert(self, table: str, row: Mapping[str, Any]) -> None:
@@ -247,56 +189,6 @@ class GatewayStore(ElevatorCounterTable):
             )
             return cursor.rowcount
 
-    # -- lock events ---------------------------------------------------------------------------
-    def add_lock_events(self, events: Iterable[StoredLockEvent]) -> int:
-        """Keep ``events``; one already kept (same lock, source, sequence and time) is skipped.
-        Returns how many were new. Advances each event-log lock's resume point."""
-        added = 0
-        with self._transaction():
-            for e in events:
-                cursor = self._conn.execute(
-                    "INSERT OR IGNORE INTO lock_events(unit_id, lock_mac, source, seq, ts, event,"
-                    " method, credential) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-                    (e.unit_id, e.lock_mac, e.source, e.seq, e.ts.timestamp(), e.event, e.method,
-                     e.credential),
-                )  # fmt: skip
-                added += cursor.rowcount
-                if e.source == "gatt":
-                    key = f"lock_log_seq:{e.lock_mac}"
-                    self._set_meta(key, str(max(e.seq, int(self._meta(key) or "0"))))
-        return added
-
-    def lock_log_position(self, lock_mac: str) -> int:
-        """The last event-log sequence kept from ``lock_mac`` (0 before the first)."""
-        with self._lock:
-            return int(self._meta(f"lock_log_seq:{lock_mac}") or "0")
-
-    def lock_events_between(
-        self, unit_id: str, start: datetime, end: datetime, tz: Any
-    ) -> list[LockEvent]:
-        """The unit's door events with ``start <= ts < end``, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT ts, event, credential FROM lock_events WHERE unit_id = ? AND ts >= ?"
-                " AND ts < ? ORDER BY ts",
-                (unit_id, start.timestamp(), end.timestamp()),
-            ).fetchall()
-        return [LockEvent(datetime.fromtimestamp(ts, tz), event, cred) for ts, event, cred in rows]
-
-    def first_lock_event_time(self, unit_id: str, tz: Any) -> datetime | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT MIN(ts) FROM lock_events WHERE unit_id = ?", (unit_id,)
-            ).fetchone()
-        return None if row[0] is None else datetime.fromtimestamp(row[0], tz)
-
-    def prune_lock_events(self, older_than: datetime) -> int:
-        with self._transaction():
-            cursor = self._conn.execute(
-                "DELETE FROM lock_events WHERE ts < ?", (older_than.timestamp(),)
-            )
-            return cursor.rowcount
-
     # -- daily results and case state --------------------------------------------------------
     def save_daily_usage(self, rows: Sequence[Mapping[str, Any]]) -> None:
         with self._transaction():
@@ -322,58 +214,3 @@ class GatewayStore(ElevatorCounterTable):
         with self._lock:
             rows = self._conn.execute("SELECT state FROM case_states").fetchall()
         return sum(1 for (state,) in rows if json.loads(state).get("phase") in {"open", "clearing"})
-
-    # -- outbox ------------------------------------------------------------------------------
-    def enqueue(self, message: OutboxMessage, created_at: datetime) -> None:
-        row = {
-            "boot_epoch": message.seq.boot_epoch,
-            "counter": message.seq.counter,
-            "topic": message.topic,
-            "token": message.token,
-            "alert_id": message.alert_id,
-            "unit_id": message.unit_id,
-            "kind": message.kind,
-            "revision": message.revision,
-            "created_at": created_at.isoformat(),
-            "sent_count": 0,
-        }
-        with self._transaction():
-            self._upsert("outbox", row)
-
-    def due_messages(self, now_wall: float, resend_after_s: float) -> list[OutboxMessage]:
-        """Unacknowledged messages never sent, or sent longer than ``resend_after_s`` ago."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT boot_epoch, counter, topic, token, alert_id, unit_id, kind, revision,"
-                " sent_count FROM outbox WHERE ack_status IS NULL AND"
-                " (last_sent_wall IS NULL OR last_sent_wall <= ?) ORDER BY boot_epoch, counter",
-                (now_wall - resend_after_s,),
-            ).fetchall()
-        return [
-            OutboxMessage(MessageSequence(r[0], r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
-            for r in rows
-        ]
-
-    def mark_sent(self, seq: MessageSequence, now_wall: float) -> None:
-        with self._transaction():
-            self._conn.execute(
-                "UPDATE outbox SET sent_count = sent_count + 1, last_sent_wall = ?"
-                " WHERE boot_epoch = ? AND counter = ?",
-                (now_wall, seq.boot_epoch, seq.counter),
-            )
-
-    def mark_acked(self, seq: MessageSequence, status: str, reason: str, at: datetime) -> bool:
-        """Record the cloud's answer; False if no such unacknowledged message exists."""
-        with self._transaction():
-            cursor = self._conn.execute(
-                "UPDATE outbox SET ack_status = ?, ack_reason = ?, acked_at = ?"
-                " WHERE boot_epoch = ? AND counter = ? AND ack_status IS NULL",
-                (status, reason, at.isoformat(), seq.boot_epoch, seq.counter),
-            )
-            return cursor.rowcount == 1
-
-    def outbox_rows(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [
-                dict(row) for row in self._db["outbox"].rows_where(order_by="boot_epoch, counter")
-            ]

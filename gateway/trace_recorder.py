@@ -27,7 +27,8 @@ from pathlib import Path
 from gateway.config import GatewayConfig
 from gateway.elevator_store import ElevatorSample
 from gateway.errors import ConfigError
-from gateway.store import MeterSample, StoredLockEvent
+from gateway.lock_event_store import StoredLockEvent
+from gateway.store import MeterSample
 
 log = logging.getLogger(__name__)
 

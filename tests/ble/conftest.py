@@ -19,7 +19,8 @@ from gateway.ble.bumble_transport import BumbleTransport
 from gateway.ble.lock_listener import LockListener
 from gateway.config import LockSpec
 from gateway.credentials import CredentialPseudonymiser
-from gateway.store import GatewayStore, StoredLockEvent
+from gateway.lock_event_store import StoredLockEvent
+from gateway.store import GatewayStore
 from simclock import SimClock
 
 GATEWAY_MAC = "F0:00:00:00:00:01"

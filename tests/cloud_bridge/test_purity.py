@@ -1,6 +1,7 @@
-"""The bridge's pure modules stay pure: verification and the ticket lifecycle import no
-network, database, async or file library (parsed with ``ast``, never imported), and the bridge
-never imports the gateway package (the wire contract in JSON Schema is all they share)."""
+"""The bridge's pure modules stay pure: verification, the ticket lifecycle and the case evidence
+import no network, database, async or file library (parsed with ``ast``, never imported), and
+the bridge never imports the gateway package (the wire contract in JSON Schema is all they
+share)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "cloud_bridge"
-PURE = ["verification.py", "ticket_states.py"]
+PURE = ["verification.py", "ticket_states.py", "case_evidence.py"]
 FORBIDDEN = {
     "asyncio", "aiomqtt", "paho", "sqlalchemy", "sqlite3", "psycopg", "socket", "fastapi",
     "uvicorn", "os", "pathlib", "io", "subprocess", "threading", "time",

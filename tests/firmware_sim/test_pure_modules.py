@@ -15,6 +15,7 @@ PURE = ["households.py", "register_encoding.py"]
 FORBIDDEN = {
     "asyncio", "pymodbus", "socket", "os", "io", "pathlib", "shutil", "subprocess", "threading",
     "time", "random", "tomllib", "logging", "firmware_sim.modbus_server", "firmware_sim.cli",
+    "firmware_sim.simulated_devices",
 }  # fmt: skip
 CLOCK_CALLS = {"now", "today", "utcnow", "time", "open"}
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from gateway.outbox_store import OutboxMessage
 from gateway.signer import Sequence
-from gateway.store import GatewayStore, MeterSample, OutboxMessage
+from gateway.store import GatewayStore, MeterSample
 
 CST = timezone(timedelta(hours=8))
 

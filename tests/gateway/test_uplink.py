@@ -12,8 +12,9 @@ import aiomqtt
 import pytest
 
 from gateway.config import GatewayConfig, load_gateway_config
+from gateway.outbox_store import OutboxMessage
 from gateway.signer import Sequence
-from gateway.store import GatewayStore, OutboxMessage
+from gateway.store import GatewayStore
 from gateway.uplink import Uplink
 from simclock import SimClock
 from tests.conftest import RunningBroker, start_mosquitto, stop_broker
@@ -152,7 +153,11 @@ async def test_broker_starting_late_is_reached_by_backoff(tmp_path: Path) -> Non
             cloud = group.create_task(ack_everything(port, received))
             await wait_for(lambda: store.outbox_rows()[0]["ack_status"] == "accepted", within_s=20)
         finally:
+            # Both clients end their sessions (DISCONNECT, inside their `async with`) before the
+            # broker goes: a broker stopped under a client that is still being cancelled leaves
+            # aiomqtt's "unexpected disconnection" error on a future nobody reads.
             cloud.cancel()
             link.cancel()
-            stop_broker(broker)
+            await asyncio.gather(cloud, link, return_exceptions=True)
+            await asyncio.to_thread(stop_broker, broker)
     store.close()

@@ -16,6 +16,7 @@ SHELL = {"trace_writer.py", "__init__.py"}
 FORBIDDEN = {
     "asyncio", "pymodbus", "socket", "os", "io", "pathlib", "shutil", "subprocess", "threading",
     "time", "tomllib", "tomli_w", "csv", "logging", "firmware_sim.modbus_server",
+    "firmware_sim.simulated_devices",
 }  # fmt: skip
 CLOCK_METHODS = {"now", "today", "utcnow", "perf_counter", "monotonic", "seed"}
 MODULES = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in SHELL)

@@ -1,0 +1,121 @@
+"""The tickets database's tables: SQLAlchemy Core definitions, the same on SQLite and PostgreSQL.
+
+- ``tickets``: one row per case, with its lifecycle state, the latest estimate and the merged
+  evidence (JSON); a partial unique index allows one *open* ticket per
+  ``(gateway_id, unit_id, kind)``;
+- ``ticket_events``: every step of a ticket's life (who, when, from which state to which);
+- ``alerts_received``: every signed alert received, unique per ``(gateway_id, boot_epoch,
+  counter)``, with the token itself so anyone can verify it again.
+
+Times are stored through :class:`UtcDateTime`, which accepts aware datetimes only and hands back
+UTC. The queries live in :mod:`cloud_bridge.tickets_db`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["UtcDateTime", "alerts_received", "metadata", "ticket_events", "tickets"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC on every dialect (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the tickets database stores aware times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("gateway_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("street_office", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("alert_id", String(200), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("legal_cap", Integer, nullable=False),
+    Column("estimate_point", Float, nullable=False),
+    Column("estimate_low", Float, nullable=False),
+    Column("estimate_high", Float, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("is_open", Boolean, nullable=False),
+)
+Index(
+    "tickets_one_open_per_case",
+    tickets.c.gateway_id,
+    tickets.c.unit_id,
+    tickets.c.kind,
+    unique=True,
+    sqlite_where=tickets.c.is_open,
+    postgresql_where=tickets.c.is_open,
+)
+Index("tickets_by_office", tickets.c.street_office, tickets.c.is_open)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+alerts_received = Table(
+    "alerts_received",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("gateway_id", String(64), nullable=False),
+    Column("boot_epoch", BigInteger, nullable=False),
+    Column("counter", BigInteger, nullable=False),
+    Column("alert_id", String(200), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("ticket_id", ForeignKey("tickets.id"), index=True),
+    # The signed message itself: anyone with the gateway's public key can verify it again.
+    Column("token", Text, nullable=False),
+    UniqueConstraint("gateway_id", "boot_epoch", "counter", name="alerts_received_one_per_seq"),
+)
