@@ -204,6 +204,10 @@ class DecisionSection(_Frozen):
     tolerate_dips: int = Field(default=1, ge=0, le=1)
     # While the household's own lock credentials keep opening the door: guests leave in a week.
     resident_sustain_days: int = Field(default=7, ge=1)
+    # While a unit's baseline is being learned (its first days under watch): same reason.
+    unlearned_sustain_days: int = Field(default=7, ge=1)
+    # When the household's credentials stopped opening the door and others took over.
+    newcomer_sustain_days: int = Field(default=2, ge=1)
 
 
 class CounterLimitsSection(_Frozen):

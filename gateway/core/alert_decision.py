@@ -64,6 +64,12 @@ class DecisionParams:
     # While the household's own lock credentials keep opening the door (``core.residents``),
     # wait this many over days instead: a visit ends within a week, a crowd stays.
     resident_sustain_days: int = 7
+    # While the unit's baseline is still being learned (its first days under watch), the
+    # household is a stranger too: a surge may be a visit, so wait as long as for residents.
+    unlearned_sustain_days: int = 7
+    # When the household's credentials have stopped opening the door and others have taken
+    # over (``core.residents``), the surge is not a visit: there is nobody left to visit.
+    newcomer_sustain_days: int = 2
 
 
 class CasePhase(StrEnum):

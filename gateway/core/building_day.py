@@ -66,7 +66,12 @@ from gateway.core.other_cases import (
     judge_meter_fault,
     leak_judge,
 )
-from gateway.core.residents import ResidentParams, learn_residents, residents_present
+from gateway.core.residents import (
+    ResidentParams,
+    learn_residents,
+    newcomers_only,
+    residents_present,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +196,27 @@ def _context(
     return context
 
 
+def overcrowding_sustain_days(
+    baseline: UnitBaseline,
+    lock_days: Sequence[LockDay] | None,
+    decision: DecisionParams,
+    residents: ResidentParams,
+) -> int:
+    """Over days an overcrowding case needs before it is raised, by what is known of the unit.
+
+    A crowd and a visit look alike for a few days; what tells them apart is who is there and
+    how long it lasts. While the household's own credentials still open the door, or while the
+    unit's baseline is still being learned (nobody knows the household yet), a surge may be
+    guests: wait long enough for a visit to end. Otherwise ``sustain_days``."""
+    if not baseline.learned:
+        return max(decision.sustain_days, decision.unlearned_sustain_days)
+    if residents_present(baseline.residents, lock_days, residents):
+        return max(decision.sustain_days, decision.resident_sustain_days)
+    if newcomers_only(baseline.residents, lock_days, residents):
+        return min(decision.sustain_days, decision.newcomer_sustain_days)
+    return decision.sustain_days
+
+
 def _step_cases(
     unit: UnitDayInputs,
     assessment: DayAssessment,
@@ -198,12 +224,12 @@ def _step_cases(
     closed_at: datetime,
     baseline: UnitBaseline,
 ) -> UnitDayResult:
-    overcrowding = settings.decision
-    if residents_present(baseline.residents, unit.lock_days, settings.residents):
-        overcrowding = replace(
-            overcrowding,
-            sustain_days=max(overcrowding.sustain_days, overcrowding.resident_sustain_days),
-        )
+    overcrowding = replace(
+        settings.decision,
+        sustain_days=overcrowding_sustain_days(
+            baseline, unit.lock_days, settings.decision, settings.residents
+        ),
+    )
     judges: list[tuple[str, DecisionParams, Judge]] = [
         (OVERCROWDING, overcrowding, observe),
         (LEAK, LEAK_PARAMS, leak_judge(settings.norms)),

@@ -86,3 +86,15 @@ def residents_present(
         return False
     recent = lock_days[-params.present_days :]
     return any(day.credentials & residents.learned for day in recent)
+
+
+def newcomers_only(
+    residents: Residents, lock_days: Sequence[LockDay] | None, params: ResidentParams
+) -> bool:
+    """Whether the household is known, none of it opened the door in the last ``present_days``
+    days, and other credentials did: somebody else lives here now."""
+    if not residents.learned or not lock_days:
+        return False
+    recent = lock_days[-params.present_days :]
+    seen = frozenset().union(*(day.credentials for day in recent))
+    return bool(seen) and not seen & residents.learned

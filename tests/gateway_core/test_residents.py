@@ -9,7 +9,12 @@ import pytest
 from gateway.core.alert_body import UnitFacts
 from gateway.core.alert_decision import OVERCROWDING, CaseState, DecisionParams
 from gateway.core.baselines import UnitBaseline
-from gateway.core.building_day import DetectorSettings, UnitDayInputs, close_building_day
+from gateway.core.building_day import (
+    DetectorSettings,
+    UnitDayInputs,
+    close_building_day,
+    overcrowding_sustain_days,
+)
 from gateway.core.counters import CounterLimits, Reading
 from gateway.core.lock_activity import LockDay
 from gateway.core.occupancy import OccupancyRules, PerCapitaNorms
@@ -17,6 +22,7 @@ from gateway.core.residents import (
     ResidentParams,
     Residents,
     learn_residents,
+    newcomers_only,
     residents_present,
 )
 
@@ -64,6 +70,24 @@ def test_the_household_is_present_while_its_credentials_open_the_door(
 ) -> None:
     residents = learned_from([lock_day(i, "mum", "dad") for i in range(4)])
     assert residents_present(residents, recent, PARAMS) is present
+
+
+@pytest.mark.parametrize(
+    ("recent", "newcomers"),
+    [
+        ([lock_day(20, "mum"), lock_day(21, "r1"), lock_day(22, "r2", "r3")], True),  # moved out
+        ([lock_day(20, "mum", "guest-pin"), lock_day(21, "guest-pin")], False),  # a visit
+        ([lock_day(20, "r1"), lock_day(21), lock_day(22)], False),  # nobody opened the door
+        ([], False),
+    ],
+)
+def test_newcomers_only_when_strangers_open_the_door_and_the_household_does_not(
+    recent: list[LockDay], newcomers: bool
+) -> None:
+    residents = learned_from([lock_day(i, "mum", "dad") for i in range(4)])
+    assert newcomers_only(residents, recent, PARAMS) is newcomers
+    # Not knowing the household, nobody is a newcomer.
+    assert not newcomers_only(Residents({"mum": 4}), recent, PARAMS)
 
 
 def test_residents_survive_the_store() -> None:
@@ -133,7 +157,9 @@ def first_alert_day(
 def test_a_visit_waits_longer_than_a_crowd_of_strangers() -> None:
     strangers = [f"renter-{i}" for i in range(9)]
     visit = ["mum", "dad", *(f"guest-{i}" for i in range(7))]  # as many people at the door
-    assert first_alert_day(strangers) == 2  # the third over day, as configured
+    # The household's credentials stopped and strangers' took over: nobody left to visit, so
+    # the second over day raises (newcomer_sustain_days).
+    assert first_alert_day(strangers) == 1
     assert first_alert_day(visit) == 6  # the household is home: the seventh
 
 
@@ -143,3 +169,24 @@ def test_a_crowd_that_moves_in_while_the_baseline_is_learned_is_not_the_househol
     learning = UnitBaseline(samples={"water_m3": (0.24,) * 11, "electricity_kwh": (5.0,) * 11})
     strangers = [f"renter-{i}" for i in range(9)]
     assert first_alert_day(strangers, learning) == 2
+
+
+@pytest.mark.parametrize(
+    ("baseline", "at_the_door", "sustain"),
+    [
+        (UnitBaseline(), ["mum", "dad"], 7),  # nobody knows the household yet
+        (UnitBaseline(), [], 7),  # nor a flat without a lock
+        (HOUSEHOLD_LEARNED, ["mum", "guest"], 7),  # the household is home: maybe a visit
+        (HOUSEHOLD_LEARNED, ["renter-1", "renter-2"], 2),  # strangers took over
+        (HOUSEHOLD_LEARNED, [], 3),  # no lock, or nobody used it: the configured wait
+        (UnitBaseline(learned={"water_m3": 0.24}), ["r1"], 3),  # learned, no credentials
+    ],
+)
+def test_the_wait_before_a_case_depends_on_what_is_known_of_the_household(
+    baseline: UnitBaseline, at_the_door: list[str], sustain: int
+) -> None:
+    decision = DecisionParams(
+        sustain_days=3, resident_sustain_days=7, unlearned_sustain_days=7, newcomer_sustain_days=2
+    )
+    lock_days = [lock_day(20, *at_the_door), lock_day(21, *at_the_door)] if at_the_door else None
+    assert overcrowding_sustain_days(baseline, lock_days, decision, PARAMS) == sustain
