@@ -201,13 +201,25 @@ class DecisionSection(_Frozen):
     update_every_days: int = Field(default=7, ge=1)
     max_evidence_days: int = Field(default=14, ge=1, le=60)
     excess_persons: int = Field(default=1, ge=0, le=10)
-    tolerate_dips: int = Field(default=1, ge=0, le=1)
+    # Days under min_confidence count partly above this confidence and against the case
+    # below it (a CUSUM: lasting moderate evidence is raised later instead of never).
+    partial_evidence_from: float | None = Field(default=0.65, gt=0, lt=1)
     # While the household's own lock credentials keep opening the door: guests leave in a week.
     resident_sustain_days: int = Field(default=7, ge=1)
     # While a unit's baseline is being learned (its first days under watch): same reason.
     unlearned_sustain_days: int = Field(default=7, ge=1)
     # When the household's credentials stopped opening the door and others took over.
     newcomer_sustain_days: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _reference_below_threshold(self) -> DecisionSection:
+        reference = self.partial_evidence_from
+        if reference is not None and reference >= self.min_confidence:
+            raise ValueError(
+                f"partial_evidence_from ({reference}) must be below min_confidence"
+                f" ({self.min_confidence})"
+            )
+        return self
 
 
 class CounterLimitsSection(_Frozen):

@@ -7,10 +7,21 @@ coverage). An unknown day neither raises nor clears: it does not break a streak 
 The case lifecycle is the literal table :data:`TRANSITIONS` from (phase, observation) to a
 handler; ``decide`` only looks it up. In words:
 
-- WATCHING --OVER--> SUSPECT, counting over days; after ``sustain_days`` of them -> OPEN with
-  one RAISE (``opened_on`` = the first over day, which SUSPECT already keeps there);
-- SUSPECT --UNDER--> WATCHING (a guest, a party, a holiday at home), unless ``tolerate_dips``
-  and the day before was over: one quiet day between over days keeps the suspicion;
+- WATCHING --OVER--> SUSPECT, which weighs the evidence of each day: an over day counts 1.
+  A case is raised (-> OPEN, one RAISE, ``opened_on`` = the first day of the suspicion) once
+  the evidence reaches ``sustain_days`` and the suspicion has lasted ``wait_days`` days with
+  evidence (``wait_days`` defaults to ``sustain_days``; the building sets it longer while a
+  surge may still be a visit, shorter once strangers replaced the household). Without
+  ``partial_evidence_from`` an under day drops the suspicion (SUSPECT --UNDER--> WATCHING: a
+  guest, a party, a holiday at home);
+- with ``partial_evidence_from`` (a confidence below ``min_confidence``) the evidence is a
+  bounded CUSUM: an under day counts by where its confidence stands between that reference
+  (0) and ``min_confidence`` (1) on the log-odds scale, clipped to [-2, 1]; the sum stays
+  within [0, ``sustain_days``] and the suspicion ends when it is back at 0. A day at 0.70 adds
+  most of a day, a plainly quiet one takes two away. Strong evidence is raised after
+  ``sustain_days``; weaker but lasting evidence (frugal renters whose meters understate them)
+  later instead of never. Once open, a day that would add to a suspicion also keeps the case
+  open (hysteresis), so such a case does not close;
 - OPEN --OVER--> OPEN, with an UPDATE (revision + 1) at most every ``update_every_days``;
 - OPEN --UNDER--> CLEARING, counting under days; CLEARING --OVER--> OPEN again, never a new
   raise; after ``clear_days`` under days -> WATCHING with a CLOSE (logged by the shell).
@@ -58,9 +69,12 @@ class DecisionParams:
     # People above the legal cap before a day counts as over: 0 flags any excess; 1 asks for
     # at least cap + 2, so a household at its cap with a heavy day is not a case.
     excess_persons: int = 0
-    # A suspicion survives one day under the cap between over days (a quiet Sunday, renters
-    # away for a night): only two under days in a row drop it. 0 drops it at the first.
-    tolerate_dips: int = 0
+    # Days under ``min_confidence`` still count, partly, above this confidence, and against
+    # the case below it (see the module's docstring). None: an under day drops a suspicion.
+    partial_evidence_from: float | None = None
+    # Days with evidence a suspicion must last before it is raised, for this unit today (set by
+    # the building from what is known of the household); None: sustain_days.
+    wait_days: int | None = None
     # While the household's own lock credentials keep opening the door (``core.residents``),
     # wait this many over days instead: a visit ends within a week, a crowd stays.
     resident_sustain_days: int = 7
@@ -89,8 +103,9 @@ class Observation(StrEnum):
 class CaseState:
     """Where one unit's case stands.
 
-    ``streak`` counts over days in SUSPECT and OPEN, under days in CLEARING, 0 in WATCHING.
-    ``opened_on`` is the first over day of the suspicion or case; ``revision`` and
+    ``streak`` counts days with evidence in SUSPECT, over days in OPEN, under days in CLEARING,
+    0 in WATCHING; ``evidence`` is the suspicion's sum in days (0 outside SUSPECT).
+    ``opened_on`` is the first day of the suspicion or case; ``revision`` and
     ``last_sent_on`` describe the last alert sent for the open case.
     """
 
@@ -100,6 +115,7 @@ class CaseState:
     revision: int
     last_sent_on: date | None
     recent: tuple[DayAssessment, ...]
+    evidence: float = 0.0
 
 
 def initial_case_state() -> CaseState:
@@ -149,13 +165,42 @@ def observe(assessment: DayAssessment, params: DecisionParams) -> tuple[Observat
     return (Observation.OVER if over else Observation.UNDER), confidence
 
 
+MOST_AGAINST_DAYS = 2.0  # what one quiet day can take from a suspicion
+
+
+def day_evidence(observation: Observation, confidence: float, params: DecisionParams) -> float:
+    """What one judged day adds to a suspicion, in days: 1 when over; when under, -1 (a
+    suspicion is dropped) or, with ``partial_evidence_from``, where the confidence stands
+    between that reference (0) and ``min_confidence`` (1) in log-odds, clipped to
+    [-MOST_AGAINST_DAYS, 1]. No day is decisive for a case, but a plainly ordinary day counts
+    more against one than a busy day for it: a crowd that lives somewhere does not vanish for
+    a day, a visit ends."""
+    if observation is Observation.UNKNOWN:
+        return 0.0
+    if observation is Observation.OVER:
+        return 1.0
+    reference = params.partial_evidence_from
+    if reference is None:
+        return -1.0
+    scale = _log_odds(params.min_confidence) - _log_odds(reference)
+    if not scale > 0:
+        return -1.0
+    weight = (_log_odds(confidence) - _log_odds(reference)) / scale
+    return max(-MOST_AGAINST_DAYS, min(1.0, weight))
+
+
+def _log_odds(probability: float) -> float:
+    p = min(1.0 - 1e-9, max(1e-9, probability))
+    return math.log(p / (1.0 - p))
+
+
 @dataclass(frozen=True, slots=True)
 class _Step:
     assessment: DayAssessment
     confidence: float
     params: DecisionParams
     kind: str
-    previous_over: bool = False  # the day before was observed OVER
+    evidence: float  # what the day adds to a suspicion (``day_evidence``)
 
     @property
     def day(self) -> date:
@@ -170,26 +215,37 @@ def _stay(state: CaseState, step: _Step) -> _Outcome:
     return state, None
 
 
-def _count_over_day(state: CaseState, step: _Step) -> _Outcome:
-    streak = state.streak + 1
-    first_over = state.opened_on if state.phase is CasePhase.SUSPECT else step.day
-    if streak < step.params.sustain_days:
-        return replace(state, phase=CasePhase.SUSPECT, streak=streak, opened_on=first_over), None
+def _weigh_evidence(state: CaseState, step: _Step) -> _Outcome:
+    params, weight = step.params, step.evidence
+    if state.phase is CasePhase.WATCHING and weight <= 0:
+        return state, None
+    suspect = state.phase is CasePhase.SUSPECT
+    strength = (state.evidence if suspect else 0.0) + weight
+    if strength <= 0 or (params.partial_evidence_from is None and weight < 0):
+        dropped = replace(state, phase=CasePhase.WATCHING, streak=0, opened_on=None, evidence=0.0)
+        return dropped, None
+    # The strength saturates at sustain_days: a long visit builds no reserve that would outlast
+    # it, so two plainly quiet days after any visit leave little of the suspicion.
+    strength = min(strength, float(params.sustain_days))
+    days = (state.streak if suspect else 0) + (1 if weight > 0 else 0)
+    wait = params.wait_days or params.sustain_days
+    first_day = state.opened_on if suspect else step.day
+    # A tiny tolerance: three days of 1/3 each make one day.
+    if strength < min(params.sustain_days, wait) - 1e-9 or days < wait:
+        suspicion = replace(
+            state, phase=CasePhase.SUSPECT, streak=days, opened_on=first_day, evidence=strength
+        )
+        return suspicion, None
     opened = replace(
         state,
         phase=CasePhase.OPEN,
-        streak=streak,
-        opened_on=first_over,
+        streak=days,
+        opened_on=first_day,
         revision=0,
         last_sent_on=step.day,
+        evidence=0.0,
     )
     return opened, Decision(DecisionAction.RAISE, step.kind, step.confidence, _evidence(opened))
-
-
-def _drop_suspicion(state: CaseState, step: _Step) -> _Outcome:
-    if step.params.tolerate_dips and step.previous_over:
-        return state, None  # one dip: still suspect, the streak waits for the next over day
-    return replace(state, phase=CasePhase.WATCHING, streak=0, opened_on=None), None
 
 
 def _keep_open(state: CaseState, step: _Step) -> _Outcome:
@@ -220,11 +276,11 @@ def _evidence(state: CaseState) -> tuple[DayAssessment, ...]:
 
 
 TRANSITIONS: Final[Mapping[tuple[CasePhase, Observation], _Handler]] = {
-    (CasePhase.WATCHING, Observation.OVER): _count_over_day,
-    (CasePhase.WATCHING, Observation.UNDER): _stay,
+    (CasePhase.WATCHING, Observation.OVER): _weigh_evidence,
+    (CasePhase.WATCHING, Observation.UNDER): _weigh_evidence,  # partial evidence may start one
     (CasePhase.WATCHING, Observation.UNKNOWN): _stay,
-    (CasePhase.SUSPECT, Observation.OVER): _count_over_day,
-    (CasePhase.SUSPECT, Observation.UNDER): _drop_suspicion,
+    (CasePhase.SUSPECT, Observation.OVER): _weigh_evidence,
+    (CasePhase.SUSPECT, Observation.UNDER): _weigh_evidence,
     (CasePhase.SUSPECT, Observation.UNKNOWN): _stay,
     (CasePhase.OPEN, Observation.OVER): _keep_open,
     (CasePhase.OPEN, Observation.UNDER): _count_under_day,
@@ -236,6 +292,7 @@ TRANSITIONS: Final[Mapping[tuple[CasePhase, Observation], _Handler]] = {
 
 
 Judge = Callable[[DayAssessment, DecisionParams], tuple[Observation, float]]
+_CASE_OPEN = frozenset({CasePhase.OPEN, CasePhase.CLEARING})
 
 
 def decide(
@@ -254,10 +311,13 @@ def decide(
     if state.recent and assessment.day <= state.recent[-1].day:
         return state, None
     observation, confidence = judge(assessment, params)
-    previous_over = bool(state.recent) and judge(state.recent[-1], params)[0] is Observation.OVER
+    evidence = day_evidence(observation, confidence, params)
+    if state.phase in _CASE_OPEN and observation is Observation.UNDER and evidence > 0:
+        # Hysteresis: what may start a suspicion also keeps an open case open.
+        observation = Observation.OVER
     recent = (*state.recent, assessment)[-params.max_evidence_days :]
     handler = TRANSITIONS[(state.phase, observation)]
-    step = _Step(assessment, confidence, params, kind, previous_over)
+    step = _Step(assessment, confidence, params, kind, evidence)
     return handler(replace(state, recent=recent), step)
 
 
@@ -278,6 +338,7 @@ def case_state_to_dict(state: CaseState) -> dict[str, object]:
         "revision": state.revision,
         "last_sent_on": _iso_or_none(state.last_sent_on),
         "recent": [_assessment_to_dict(assessment) for assessment in state.recent],
+        "evidence": state.evidence,
     }
 
 
@@ -404,6 +465,7 @@ def case_state_from_dict(data: Mapping[str, object]) -> CaseState:
         revision=top.integer("revision"),
         last_sent_on=top.optional_day("last_sent_on"),
         recent=recent,
+        evidence=top.number("evidence") if "evidence" in top.data else 0.0,
     )
 
 

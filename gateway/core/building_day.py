@@ -196,13 +196,14 @@ def _context(
     return context
 
 
-def overcrowding_sustain_days(
+def overcrowding_wait_days(
     baseline: UnitBaseline,
     lock_days: Sequence[LockDay] | None,
     decision: DecisionParams,
     residents: ResidentParams,
 ) -> int:
-    """Over days an overcrowding case needs before it is raised, by what is known of the unit.
+    """Days with evidence an overcrowding case needs before it is raised, by what is known of
+    the unit (``DecisionParams.wait_days``).
 
     A crowd and a visit look alike for a few days; what tells them apart is who is there and
     how long it lasts. While the household's own credentials still open the door, or while the
@@ -226,7 +227,7 @@ def _step_cases(
 ) -> UnitDayResult:
     overcrowding = replace(
         settings.decision,
-        sustain_days=overcrowding_sustain_days(
+        wait_days=overcrowding_wait_days(
             baseline, unit.lock_days, settings.decision, settings.residents
         ),
     )

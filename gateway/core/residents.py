@@ -30,6 +30,9 @@ from gateway.core.lock_activity import LockDay
 class ResidentParams:
     min_days: int = 3  # days a credential opened the door while the baseline was learned
     present_days: int = 2  # a resident credential seen this recently: the household is here
+    # Strangers' credentials in those days, with none of the household's: others live here now
+    # (one stranger may be a guest the household let in with a PIN of its own).
+    min_newcomers: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +95,9 @@ def newcomers_only(
     residents: Residents, lock_days: Sequence[LockDay] | None, params: ResidentParams
 ) -> bool:
     """Whether the household is known, none of it opened the door in the last ``present_days``
-    days, and other credentials did: somebody else lives here now."""
+    days, and at least ``min_newcomers`` other credentials did: others live here now."""
     if not residents.learned or not lock_days:
         return False
     recent = lock_days[-params.present_days :]
     seen = frozenset().union(*(day.credentials for day in recent))
-    return bool(seen) and not seen & residents.learned
+    return len(seen) >= params.min_newcomers and not seen & residents.learned

@@ -144,9 +144,10 @@ def signed_alert(token: str) -> object:
 def test_guests_the_lock_does_not_know_raise_nothing_but_renters_it_knows_do(
     tmp_path: Path,
 ) -> None:
-    trace_dir = write_trace(tmp_path / "trace")
-    # 0101 has six guests from day 8 on (its water says 8 people), but only its two residents
-    # open the door; the nine renters of 0201 each have a fingerprint.
+    trace_dir = write_trace(tmp_path / "trace", days=24)
+    # 0101 has six guests for six days once its baseline is learned (its water says 8 people),
+    # but only its two residents open the door; the nine renters of 0201 each have a
+    # fingerprint.
     meters = (trace_dir / "meters.csv").read_text(encoding="utf-8").splitlines()
     extra = 0.0
     rows = [meters[0]]
@@ -155,14 +156,15 @@ def test_guests_the_lock_does_not_know_raise_nothing_but_renters_it_knows_do(
         stamp = datetime.fromisoformat(ts)
         if unit == "0101" and kind == "water_m3":
             rows.append(f"{ts},{unit},{kind},{float(total) + extra:.3f}")
-            if stamp >= START + timedelta(days=8) and 7 <= stamp.hour < 23:
+            visit = START + timedelta(days=16) <= stamp < START + timedelta(days=22)
+            if visit and 7 <= stamp.hour < 23:
                 extra += 0.12 * 6 / 16
             continue
         rows.append(line)
     (trace_dir / "meters.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert {a["unit_id"] for a in replay(trace_dir)} == {"0101", "0201"}  # meters alone
 
-    write_locks(trace_dir, 16, {"0101": ["fp-a", "fp-b"], "0201": [f"fp-{i}" for i in range(9)]})
+    write_locks(trace_dir, 24, {"0101": ["fp-a", "fp-b"], "0201": [f"fp-{i}" for i in range(9)]})
     alerts = replay(trace_dir)
     assert {a["unit_id"] for a in alerts} == {"0201"}
     assert "locks" in alerts[0]["evidence"]["signals"]  # type: ignore[index]

@@ -13,7 +13,7 @@ from gateway.core.building_day import (
     DetectorSettings,
     UnitDayInputs,
     close_building_day,
-    overcrowding_sustain_days,
+    overcrowding_wait_days,
 )
 from gateway.core.counters import CounterLimits, Reading
 from gateway.core.lock_activity import LockDay
@@ -78,6 +78,7 @@ def test_the_household_is_present_while_its_credentials_open_the_door(
         ([lock_day(20, "mum"), lock_day(21, "r1"), lock_day(22, "r2", "r3")], True),  # moved out
         ([lock_day(20, "mum", "guest-pin"), lock_day(21, "guest-pin")], False),  # a visit
         ([lock_day(20, "r1"), lock_day(21), lock_day(22)], False),  # nobody opened the door
+        ([lock_day(20, "mum"), lock_day(21), lock_day(22, "guest-pin")], False),  # one stranger
         ([], False),
     ],
 )
@@ -189,4 +190,4 @@ def test_the_wait_before_a_case_depends_on_what_is_known_of_the_household(
         sustain_days=3, resident_sustain_days=7, unlearned_sustain_days=7, newcomer_sustain_days=2
     )
     lock_days = [lock_day(20, *at_the_door), lock_day(21, *at_the_door)] if at_the_door else None
-    assert overcrowding_sustain_days(baseline, lock_days, decision, PARAMS) == sustain
+    assert overcrowding_wait_days(baseline, lock_days, decision, PARAMS) == sustain
