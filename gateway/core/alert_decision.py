@@ -17,8 +17,9 @@ handler; ``decide`` only looks it up. In words:
 - with ``partial_evidence_from`` (a confidence below ``min_confidence``) the evidence is a
   bounded CUSUM: an under day counts by where its confidence stands between that reference
   (0) and ``min_confidence`` (1) on the log-odds scale, clipped to [-2, 1]; the sum stays
-  within [0, ``sustain_days``] and the suspicion ends when it is back at 0. A day at 0.70 adds
-  most of a day, a plainly quiet one takes two away. Strong evidence is raised after
+  within [0, ``sustain_days``] and the suspicion ends when it is back at 0. With the gateway's
+  defaults (0.65 and 0.75) a day at 0.72 adds two thirds of a day, a plainly quiet one takes
+  two away. Strong evidence is raised after
   ``sustain_days``; weaker but lasting evidence (frugal renters whose meters understate them)
   later instead of never. Once open, a day that would add to a suspicion also keeps the case
   open (hysteresis), so such a case does not close;
