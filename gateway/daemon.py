@@ -116,7 +116,6 @@ class GatewayDaemon:
         except* _StopRequested:
             log.info("gateway stopping")
         finally:
-            await self.uplink.say_offline()
             for poller in self.pollers:
                 await poller.close()
             if self.recorder is not None:

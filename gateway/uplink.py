@@ -88,9 +88,17 @@ class Uplink:
                         self._config.topic("status"), self._status("online"), qos=1, retain=True
                     )
                     await client.subscribe(self._config.topic("ack"), qos=1)
-                    async with asyncio.TaskGroup() as group:
-                        group.create_task(self._receive_acks(client), name="uplink-acks")
-                        group.create_task(self._pump(client, resend_all=True), name="uplink-pump")
+                    try:
+                        async with asyncio.TaskGroup() as group:
+                            group.create_task(self._receive_acks(client), name="uplink-acks")
+                            group.create_task(
+                                self._pump(client, resend_all=True), name="uplink-pump"
+                            )
+                    except asyncio.CancelledError:
+                        # A clean stop: say so while the session is still open (the will
+                        # only fires when the connection is lost).
+                        await self._announce_offline(client)
+                        raise
             except* aiomqtt.MqttError as errors:
                 self._client = None
                 delay = backoff * random.uniform(0.5, 1.5)
@@ -105,11 +113,9 @@ class Uplink:
                 await asyncio.sleep(delay)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
 
-    async def say_offline(self) -> None:
-        """Best effort on a clean stop: the will only fires on an unclean disconnect."""
-        client = self._client
-        if client is None:
-            return
+    async def _announce_offline(self, client: aiomqtt.Client) -> None:
+        """Best effort, within a second: the broker may be the reason we stop."""
+        self._client = None
         try:
             async with asyncio.timeout(1.0):
                 await client.publish(

@@ -112,6 +112,30 @@ async def test_outbox_is_delivered_and_acks_recorded(
     store.close()
 
 
+async def test_a_clean_stop_leaves_the_gateway_offline(
+    tmp_path: Path, mosquitto: RunningBroker
+) -> None:
+    store = GatewayStore(tmp_path / "g.sqlite")
+    uplink = Uplink(config_for(tmp_path, mosquitto.port), store, SimClock.real(), "test")
+
+    async def retained_state() -> str:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as late:
+            await late.subscribe("bldg/v1/gw-1/status")
+            async with asyncio.timeout(5):
+                message = await anext(late.messages)
+        return str(json.loads(bytes(message.payload))["state"])  # type: ignore[arg-type]
+
+    link = asyncio.create_task(uplink.run())
+    await wait_for(lambda: uplink._client is not None)
+    async with asyncio.timeout(5):
+        while await retained_state() != "online":  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    link.cancel()
+    await asyncio.gather(link, return_exceptions=True)
+    assert await retained_state() == "offline"  # said before disconnecting, not by the will
+    store.close()
+
+
 async def test_unacknowledged_message_is_resent_identically(
     tmp_path: Path, mosquitto: RunningBroker
 ) -> None:
