@@ -6,8 +6,11 @@ Modbus TCP listener, as an RS485-to-TCP converter with the meters behind it woul
 that follow each household's modelled consumption on the shared simulated clock (``simclock``).
 
 Modules: ``building_config`` (the file, validated), ``households`` (consumption model, pure),
-``register_encoding`` (device register maps and word encoding, pure), ``modbus_server`` (the
-pymodbus server), ``cli`` (the ``firmware-sim`` command).
+``register_encoding`` (device register maps and word encoding, pure), ``simulated_devices``
+(meters and lift terminals answering from the clock), ``modbus_server`` (the pymodbus server),
+``wire_faults`` (faults a technician scripts), ``lift_model``, ``scenarios`` (whole generated
+buildings and their traces), ``scenario_serving``, ``ble`` (smart locks over Bluetooth),
+``cli`` (the ``firmware-sim`` command).
 """
 
 from __future__ import annotations
