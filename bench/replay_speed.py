@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_sim.scenarios import export_scenario
 from gateway.backtest import run_backtest
-from gateway.config import load_detection_config
+from gateway.config_detection import load_detection_config
 from gateway.trace_reader import open_trace
 
 

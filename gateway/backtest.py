@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TextIO
 
-from gateway.config import DetectionConfig
+from gateway.config_detection import DetectionConfig
 from gateway.contract import require_valid
 from gateway.core.alert_body import UnitFacts
 from gateway.core.alert_decision import CaseState, DecisionAction

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.backtest import run_backtest
-from gateway.config import GatewayConfig, load_detection_config, load_gateway_config
+from gateway.config import GatewayConfig, load_gateway_config
+from gateway.config_detection import load_detection_config
 from gateway.daemon import GatewayDaemon, install_stop_signals, record_meters
 from gateway.device_profiles import load_profiles
 from gateway.errors import ConfigError, GatewayError

@@ -24,7 +24,8 @@ from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ModbusException
 
-from gateway.config import ElevatorSpec, GatewayConfig, MeterSpec, ModbusRtuBus, ModbusTcpBus
+from gateway.config import GatewayConfig, MeterSpec, ModbusRtuBus, ModbusTcpBus
+from gateway.config_devices import ElevatorSpec
 from gateway.core.registers import (
     DeviceProfile,
     ReadBlock,

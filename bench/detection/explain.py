@@ -29,7 +29,7 @@ from score import GROUP_RENTAL, Interval, RaisedAlert, read_alerts, read_truth  
 
 from firmware_sim.scenarios import export_scenario  # noqa: E402
 from gateway.backtest import run_backtest  # noqa: E402
-from gateway.config import load_detection_config  # noqa: E402
+from gateway.config_detection import load_detection_config  # noqa: E402
 from gateway.core.alert_decision import OVERCROWDING, DecisionParams, observe  # noqa: E402
 from gateway.core.building_day import UnitDayResult  # noqa: E402
 from gateway.trace_reader import open_trace  # noqa: E402

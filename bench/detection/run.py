@@ -35,7 +35,7 @@ from score import LEAK, Score, read_alerts, read_truth, score  # noqa: E402
 
 from firmware_sim.scenarios import FAMILIES, export_scenario  # noqa: E402
 from gateway.backtest import run_backtest  # noqa: E402
-from gateway.config import load_detection_config  # noqa: E402
+from gateway.config_detection import load_detection_config  # noqa: E402
 from gateway.trace_reader import open_trace  # noqa: E402
 
 TUNE_SEEDS = (101, 102, 103)

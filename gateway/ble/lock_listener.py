@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from gateway.ble.transport import BleError, BleTransport
 from gateway.ble.xiaomi_products import xiaomi_product
-from gateway.config import LockSpec
+from gateway.config_devices import LockSpec
 from gateway.core.bthome_lock import decode_bthome
 from gateway.core.lock_adverts import (
     ADVERT_SERVICE_UUIDS,

@@ -28,7 +28,7 @@ from firmware_sim.ble.emulated_locks import EventLogLock, MiBeaconLock, device_o
 from firmware_sim.ble.lock_frames import LockAction
 from gateway.ble.bleak_transport import BleakTransport
 from gateway.ble.lock_listener import LockListener
-from gateway.config import LockSpec
+from gateway.config_devices import LockSpec
 from gateway.credentials import CredentialPseudonymiser
 from gateway.lock_event_store import StoredLockEvent
 from simclock import SimClock

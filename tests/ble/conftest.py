@@ -17,7 +17,7 @@ from bumble.link import LocalLink
 from firmware_sim.ble.emulated_locks import device_on_link
 from gateway.ble.bumble_transport import BumbleTransport
 from gateway.ble.lock_listener import LockListener
-from gateway.config import LockSpec
+from gateway.config_devices import LockSpec
 from gateway.credentials import CredentialPseudonymiser
 from gateway.lock_event_store import StoredLockEvent
 from gateway.store import GatewayStore

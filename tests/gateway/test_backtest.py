@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from gateway.backtest import run_backtest
-from gateway.config import load_detection_config, load_gateway_config
+from gateway.config import load_gateway_config
+from gateway.config_detection import load_detection_config
 from gateway.contract import contract_errors
 from gateway.day_closer import DayCloser
 from gateway.keys import generate_key_pair, load_signing_key

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from firmware_sim.scenarios import export_scenario
 from gateway.backtest import run_backtest
-from gateway.config import load_detection_config
+from gateway.config_detection import load_detection_config
 from gateway.trace_reader import open_trace
 
 

@@ -1,0 +1,148 @@
+"""The detector's sections of gateway.toml: ``[rules]``, ``[norms]``, ``[decision]``,
+``[limits]`` and ``[polling]``, gathered into :class:`DetectionConfig`.
+
+These decide what is an alert. :func:`load_detection_config` reads them alone from any file,
+so ``gateway backtest`` replays a trace with exactly a live building's own settings.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+
+from gateway.config_base import MeterKind, _Frozen
+from gateway.core.alert_decision import DecisionParams
+from gateway.core.building_day import DetectorSettings
+from gateway.core.counters import CounterLimits
+from gateway.core.daily_usage import METER_KINDS
+from gateway.core.occupancy import OccupancyRules, PerCapitaNorms
+from gateway.errors import ConfigError
+from qunzu_common.config_errors import format_validation_error
+
+
+class PollingSection(_Frozen):
+    interval_s: float = Field(default=900.0, gt=0, description="building seconds between polls")
+    day_close_delay_s: float = Field(
+        default=600.0, ge=0, description="building seconds after midnight before a day is closed"
+    )
+
+
+class RulesSection(_Frozen):
+    max_persons_per_room: int = Field(default=2, ge=1)
+    min_area_m2_per_person: float = Field(default=5.0, gt=0)
+
+
+class NormsSection(_Frozen):
+    water_m3_per_person_day: float = Field(default=0.12, gt=0)
+    electricity_base_kwh_day: float = Field(default=2.0, ge=0)
+    electricity_kwh_per_person_day: float = Field(default=1.5, gt=0)
+    gas_m3_per_person_day: float = Field(default=0.3, gt=0)
+    relative_uncertainty: float = Field(default=0.25, gt=0, lt=1)
+    water_leak_lph: float = Field(default=4.0, gt=0)
+
+
+class DecisionSection(_Frozen):
+    sustain_days: int = Field(default=3, ge=1)
+    clear_days: int = Field(default=5, ge=1)
+    min_confidence: float = Field(default=0.75, gt=0, lt=1)
+    update_every_days: int = Field(default=7, ge=1)
+    max_evidence_days: int = Field(default=14, ge=1, le=60)
+    excess_persons: int = Field(default=1, ge=0, le=10)
+    # Days under min_confidence count partly above this confidence and against the case
+    # below it (a CUSUM: lasting moderate evidence is raised later instead of never).
+    partial_evidence_from: float | None = Field(default=0.65, gt=0, lt=1)
+    # While the household's own lock credentials keep opening the door: guests leave in a week.
+    resident_sustain_days: int = Field(default=7, ge=1)
+    # While a unit's baseline is being learned (its first days under watch): same reason.
+    unlearned_sustain_days: int = Field(default=7, ge=1)
+    # When the household's credentials stopped opening the door and others took over.
+    newcomer_sustain_days: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _reference_below_threshold(self) -> DecisionSection:
+        reference = self.partial_evidence_from
+        if reference is not None and reference >= self.min_confidence:
+            raise ValueError(
+                f"partial_evidence_from ({reference}) must be below min_confidence"
+                f" ({self.min_confidence})"
+            )
+        return self
+
+
+class CounterLimitsSection(_Frozen):
+    max_rate_per_hour: float = Field(gt=0)
+    reset_below: float = Field(default=1.0, ge=0)
+
+
+def _default_limits() -> dict[str, CounterLimitsSection]:
+    return {
+        "water_m3": CounterLimitsSection(max_rate_per_hour=3.0, reset_below=1.0),
+        "electricity_kwh": CounterLimitsSection(max_rate_per_hour=12.0, reset_below=5.0),
+        "gas_m3": CounterLimitsSection(max_rate_per_hour=4.0, reset_below=1.0),
+    }
+
+
+DETECTION_SECTIONS = ("rules", "norms", "decision", "limits", "polling")
+
+
+class DetectionConfig(_Frozen):
+    """The detector's settings alone: the sections of a gateway.toml that decide what is an
+    alert. ``gateway backtest --config`` reads these from any file and ignores the rest, so the
+    gateway.toml of a live building replays a trace with exactly its own settings."""
+
+    rules: RulesSection = RulesSection()
+    norms: NormsSection = NormsSection()
+    decision: DecisionSection = DecisionSection()
+    limits: dict[MeterKind, CounterLimitsSection] = Field(default_factory=_default_limits)
+    polling: PollingSection = PollingSection()
+
+    def detector_settings(self, gateway_id: str) -> DetectorSettings:
+        return DetectorSettings(
+            gateway_id,
+            OccupancyRules(**self.rules.model_dump()),
+            PerCapitaNorms(**self.norms.model_dump()),
+            DecisionParams(**self.decision.model_dump()),
+        )
+
+    def counter_limits(
+        self, rollover_at: Mapping[str, float | None] | None = None
+    ) -> dict[str, CounterLimits]:
+        """Plausibility limits per meter kind; ``rollover_at`` by kind for meters that wrap."""
+        limits = _default_limits() | dict(self.limits)
+        rollover_at = rollover_at or {}
+        return {
+            kind: CounterLimits(
+                max_rate_per_hour=limits[kind].max_rate_per_hour,
+                rollover_at=rollover_at.get(kind),
+                reset_below=limits[kind].reset_below,
+            )
+            for kind in METER_KINDS
+        }
+
+
+def load_detection_config(
+    path: Path | None, rules_override: dict[str, object] | None = None
+) -> DetectionConfig:
+    """The detection sections of ``path`` (defaults when ``None``), with ``rules_override``
+    (a trace's own occupancy rule) laid over the file's ``[rules]``."""
+    raw: dict[str, object] = {}
+    source = "defaults"
+    if path is not None:
+        source = path.name
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as err:
+            raise ConfigError(f"{path}: file not found") from err
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{source}: not valid TOML: {err}") from err
+        raw = {key: data[key] for key in DETECTION_SECTIONS if key in data}
+    if rules_override:
+        rules = raw.get("rules", {})
+        raw["rules"] = {**(rules if isinstance(rules, dict) else {}), **rules_override}
+    try:
+        return DetectionConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(source, err)) from err
