@@ -10,9 +10,19 @@ the rate is constant within each hour, so a counter is a closed-form integral of
 sizes over time, as in ``firmware_sim.households``, and follows the units' ``changes``.
 
 A counter is the whole number of stops made since the terminal was installed: a fixed starting
-count (a hash of seed, lift and floor) plus the integral, rounded down, so it never decreases
-and two runs with the same seed agree. Where the car is and whether its door is open follow a
-hash of the minute. Pure: no I/O, no clock; time is always passed in.
+count plus the integral plus a fraction of a stop (how far the counter was towards its next
+stop at the start, so that floors with alike households do not tick in step), rounded down; the
+count and the fraction are hashes of seed, lift and floor. So a counter never decreases and two
+runs with the same seed agree.
+
+The car goes where the counters say: each time a floor's counter ticks, the car has just
+stopped at that floor, and its door stays open for ``DOOR_OPEN_S`` (less if the next stop comes
+sooner). Between stops it waits, door closed, where it last stopped; before its first stop it
+waits at the ground floor. So a gateway that watches only the car's position and door (position
+mode) sees the stops the counters count, except a stop at the floor where the car already
+waits, which is the same visit to it. A tick's moment is the first instant, on a grid of
+``STOP_TIME_RESOLUTION_S`` from the start, at which the counter shows it (found by bisection).
+Pure: no I/O, no clock; time is always passed in.
 """
 
 from __future__ import annotations
@@ -26,12 +36,22 @@ from datetime import datetime, timedelta
 from firmware_sim.building_config import BuildingConfig, ElevatorSpec, UnitSpec
 from firmware_sim.households import cumulative_profile
 
-__all__ = ["LIFT_BY_HOUR", "STOPS_PER_PERSON_DAY", "LiftModel", "LiftState", "building_lifts"]
+__all__ = [
+    "DOOR_OPEN_S",
+    "LIFT_BY_HOUR",
+    "STOPS_PER_PERSON_DAY",
+    "CarPosition",
+    "LiftModel",
+    "LiftState",
+    "building_lifts",
+]
 
 DAY_S = 86_400.0
 HOUR_S = 3_600.0
 STOPS_PER_PERSON_DAY = 2.5
-DOOR_OPEN_S = 8  # the door stays open this long at the start of each simulated minute
+DOOR_OPEN_S = 8.0  # the door stays open this long at each stop
+STOP_TIME_RESOLUTION_S = 0.05  # how precisely the moment of a stop is found
+_FIRST_LOOK_BACK_S = 60.0  # the search for the last stop looks back this far, then twice as far
 INSTALLED_STOPS_MAX = 50_000  # a counter starts somewhere below this (stops before the run)
 
 # Trips by local hour, 00:00-01:00 first: out to work and school in the morning, errands at
@@ -55,9 +75,23 @@ def _day_fraction(seconds: float) -> float:
     return PROFILE[hour] + (PROFILE[hour + 1] - PROFILE[hour]) * (seconds - hour * HOUR_S) / HOUR_S
 
 
+def _profile_days_to(local_seconds: float) -> float:
+    """Days' worth of trips made from local second 0 to ``local_seconds``."""
+    day = math.floor(local_seconds / DAY_S)
+    return day + _day_fraction(local_seconds - day * DAY_S)
+
+
 def _uniform(*key: object) -> float:
     digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2.0**64
+
+
+@dataclass(frozen=True, slots=True)
+class CarPosition:
+    """Where the car is and whether its door is open, at one instant."""
+
+    car_floor: int
+    door_open: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +114,8 @@ class LiftModel:
     seed: int = 1
     utc_offset: timedelta = timedelta(hours=8)
     _installed: dict[int, int] = field(init=False, repr=False, compare=False)
+    _phase: dict[int, float] = field(init=False, repr=False, compare=False)
+    _units_on: dict[int, tuple[UnitSpec, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         installed = {
@@ -87,31 +123,104 @@ class LiftModel:
             for floor in self.lift.floors
         }
         object.__setattr__(self, "_installed", installed)
+        phase = {
+            floor: _uniform(self.seed, self.lift.elevator_id, floor, "phase")
+            for floor in self.lift.floors
+        }
+        object.__setattr__(self, "_phase", phase)
+        units_on = {
+            floor: tuple(u for u in self.units if u.floor == floor) for floor in self.lift.floors
+        }
+        object.__setattr__(self, "_units_on", units_on)
 
     def trips_at(self, floor: int, t: datetime) -> float:
         """Trips made on this lift between ``floor`` and the ground floor since the start."""
         if floor == self.lift.ground_floor or floor not in self.lift.floors:
             return 0.0
-        person_days = sum(self._person_days(u, t) for u in self.units if u.floor == floor)
+        person_days = sum(self._person_days(u, t) for u in self._units_on[floor])
         return STOPS_PER_PERSON_DAY * person_days / self.lifts_serving[floor]
 
     def stops_at(self, floor: int, t: datetime) -> int:
         """The terminal's counter for ``floor`` at ``t`` (0 for a floor the lift does not serve)."""
         if floor not in self.lift.floors:
             return 0
+        return self._installed[floor] + math.floor(self._unrounded(floor, t))
+
+    def stops(self, t: datetime) -> dict[int, int]:
+        """Every floor's counter at ``t``."""
+        return {floor: self.stops_at(floor, t) for floor in self.lift.floors}
+
+    def car_at(self, t: datetime) -> CarPosition:
+        """Where the car is at ``t`` and whether its door is open (see the module)."""
+        last = self.last_stop(t)
+        if last is None:
+            return CarPosition(self.lift.ground_floor, False)
+        at, floor = last
+        return CarPosition(floor, (t - at).total_seconds() < DOOR_OPEN_S)
+
+    def state_at(self, t: datetime) -> LiftState:
+        car = self.car_at(t)
+        return LiftState(self.stops(t), car.car_floor, car.door_open)
+
+    def last_stop(self, t: datetime) -> tuple[datetime, int] | None:
+        """When and at which floor the car last stopped, at or before ``t`` (None: not yet)."""
+        last: tuple[datetime, int] | None = None
+        for floor in self.lift.floors:
+            count = math.floor(self._unrounded(floor, t))
+            if count == 0:
+                continue
+            if last is not None and self._unrounded(floor, last[0]) >= count:
+                continue  # this floor's last stop came no later than the one already found
+            before = self._before_count(floor, count, t)
+            at = self._moment_of(floor, count, before, t)
+            if last is None or at > last[0]:
+                last = (at, floor)
+        return last
+
+    def stops_between(self, begin: datetime, end: datetime) -> list[tuple[datetime, int]]:
+        """Every stop of the car in (``begin``, ``end``], in time order: when and at which floor."""
+        found = []
+        for floor in self.lift.floors:
+            first = math.floor(self._unrounded(floor, begin)) + 1
+            for count in range(first, math.floor(self._unrounded(floor, end)) + 1):
+                found.append((self._moment_of(floor, count, begin, end), floor))
+        return sorted(found)
+
+    def _unrounded(self, floor: int, t: datetime) -> float:
+        """``floor``'s counter less its installed count, before rounding down: the stops there
+        since the start plus the counter's starting fraction."""
         if floor == self.lift.ground_floor:
             trips = sum(self.trips_at(other, t) for other in self.lift.floors)
         else:
             trips = self.trips_at(floor, t)
-        return self._installed[floor] + math.floor(trips)
+        return self._phase[floor] + trips
 
-    def state_at(self, t: datetime) -> LiftState:
-        minute = math.floor(self._local_seconds(t) / 60.0)
-        pick = _uniform(self.seed, self.lift.elevator_id, "car", minute)
-        car_floor = self.lift.floors[int(pick * len(self.lift.floors))]
-        door_open = self._local_seconds(t) - minute * 60.0 < DOOR_OPEN_S
-        stops = {floor: self.stops_at(floor, t) for floor in self.lift.floors}
-        return LiftState(stops, car_floor, door_open)
+    def _before_count(self, floor: int, count: int, t: datetime) -> datetime:
+        """A moment before ``t`` when ``floor`` had not yet made ``count`` stops."""
+        back = timedelta(seconds=_FIRST_LOOK_BACK_S)
+        while t - back > self.start:
+            if self._unrounded(floor, t - back) < count:
+                return t - back
+            back *= 2
+        return self.start
+
+    def _moment_of(self, floor: int, count: int, low: datetime, high: datetime) -> datetime:
+        """When ``floor``'s counter reached ``count``, known to be after ``low`` and by ``high``:
+        the first instant of a grid of ``STOP_TIME_RESOLUTION_S`` from the start at which it
+        shows it (by ``high`` at the latest), so every search finds the same moment."""
+        step = STOP_TIME_RESOLUTION_S
+        below = math.floor((low - self.start).total_seconds() / step)
+        above = math.ceil((high - self.start).total_seconds() / step)
+        while above - below > 1:
+            middle = (below + above) // 2
+            if self._unrounded(floor, self._on_grid(middle)) >= count:
+                above = middle
+            else:
+                below = middle
+        return min(self._on_grid(above), high)
+
+    def _on_grid(self, steps: int) -> datetime:
+        return self.start + timedelta(seconds=steps * STOP_TIME_RESOLUTION_S)
 
     def _local_seconds(self, t: datetime) -> float:
         return t.timestamp() + self.utc_offset.total_seconds()
@@ -131,15 +240,7 @@ class LiftModel:
     @staticmethod
     def _profile_days(begin: float, end: float) -> float:
         """Days' worth of trips made from local second ``begin`` to ``end``."""
-        days = 0.0
-        day = math.floor(begin / DAY_S)
-        while day * DAY_S < end:
-            midnight = day * DAY_S
-            days += _day_fraction(min(end, midnight + DAY_S) - midnight) - _day_fraction(
-                max(begin, midnight) - midnight
-            )
-            day += 1
-        return days
+        return _profile_days_to(end) - _profile_days_to(begin)
 
 
 def building_lifts(

@@ -23,14 +23,17 @@ __all__ = [
     "DEVICE_MAPS",
     "LIFT_MAX_FLOOR",
     "LIFT_SPAN",
+    "LIFT_STOPS_BASE",
     "LIFT_TABLE",
     "DeviceMap",
     "Encoding",
     "MeterState",
     "RegisterField",
     "RegisterTable",
+    "encode_car_registers",
     "encode_lift_registers",
     "encode_registers",
+    "encode_stop_counters",
     "float32_high_first",
     "lift_stops_address",
     "uint32_high_first",
@@ -216,9 +219,19 @@ def encode_lift_registers(
     stops: Mapping[int, int], car_floor: int, door_open: bool
 ) -> dict[int, int]:
     """Address -> word of a lift terminal: counters wrap at 2**32 like the device's."""
+    return encode_car_registers(car_floor, door_open) | encode_stop_counters(stops)
+
+
+def encode_car_registers(car_floor: int, door_open: bool) -> dict[int, int]:
+    """Address -> word of the terminal's car position and door state."""
     if not -0x8000 <= car_floor < 0x8000:
         raise ValueError(f"car floor {car_floor} does not fit in an int16 register")
-    words = {LIFT_CAR_FLOOR: car_floor & 0xFFFF, LIFT_DOOR_OPEN: int(door_open)}
+    return {LIFT_CAR_FLOOR: car_floor & 0xFFFF, LIFT_DOOR_OPEN: int(door_open)}
+
+
+def encode_stop_counters(stops: Mapping[int, int]) -> dict[int, int]:
+    """Address -> word of the terminal's per-floor stop counters (wrapping at 2**32)."""
+    words: dict[int, int] = {}
     for floor, count in stops.items():
         address = lift_stops_address(floor)
         high, low = uint32_high_first(count % UINT32_MODULUS)

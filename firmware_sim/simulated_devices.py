@@ -10,9 +10,10 @@ A meter (:class:`SimulatedMeter`) takes its values from a :class:`MeterSource`: 
 a household model (:class:`HouseholdSource`) or a generated scenario
 (``firmware_sim.scenario_serving``); value faults change what it shows, and a meter whose source
 says it is offline answers nothing, like a ``silent`` fault. A lift's monitoring terminal
-(:class:`SimulatedLift`) takes its counters from ``firmware_sim.lift_model``. Both meet the same
-faults on the wire (``firmware_sim.wire_faults``). A device answers only on its own table (input
-registers for the SDM120, holding registers for the water meter) and refuses writes.
+(:class:`SimulatedLift`) takes its counters, and its car's position and door, from
+``firmware_sim.lift_model``. Both meet the same faults on the wire
+(``firmware_sim.wire_faults``). A device answers only on its own table (input registers for the
+SDM120, holding registers for the water meter) and refuses writes.
 
 The listener that serves them is :mod:`firmware_sim.modbus_server`.
 """
@@ -33,11 +34,13 @@ from firmware_sim.lift_model import LiftModel, building_lifts
 from firmware_sim.register_encoding import (
     DEVICE_MAPS,
     LIFT_SPAN,
+    LIFT_STOPS_BASE,
     LIFT_TABLE,
     DeviceMap,
     MeterState,
-    encode_lift_registers,
+    encode_car_registers,
     encode_registers,
+    encode_stop_counters,
 )
 from firmware_sim.wire_faults import DeviceFaults
 
@@ -197,8 +200,8 @@ class SimulatedMeter:
 
 
 class SimulatedLift:
-    """A lift's monitoring terminal: counters from its model, faults on the wire only (the
-    building file refuses value faults on a lift)."""
+    """A lift's monitoring terminal: counters, car position and door from its model, faults on
+    the wire only (the building file refuses value faults on a lift)."""
 
     def __init__(
         self, model: LiftModel, device_id: int, clock: Clock, faults: tuple[FaultSpec, ...] = ()
@@ -243,8 +246,14 @@ class SimulatedLift:
         refusal = await self.wire.before_answer()
         if refusal is not None:
             return refusal
-        state = self.model.state_at(self._clock.now())
-        words = encode_lift_registers(state.stops, state.car_floor, state.door_open)
+        # Only what was asked for is worked out: the car's position costs a search (lift_model).
+        now = self._clock.now()
+        words: dict[int, int] = {}
+        if start_address < LIFT_STOPS_BASE:
+            car = self.model.car_at(now)
+            words.update(encode_car_registers(car.car_floor, car.door_open))
+        if start_address + len(registers) > LIFT_STOPS_BASE:
+            words.update(encode_stop_counters(self.model.stops(now)))
         for register, word in words.items():
             if start_address <= register < start_address + len(registers):
                 registers[register - start_address] = word

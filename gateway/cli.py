@@ -21,7 +21,7 @@ from gateway.daemon import GatewayDaemon, install_stop_signals, record_meters
 from gateway.device_profiles import load_profiles
 from gateway.errors import ConfigError, GatewayError
 from gateway.keys import generate_key_pair
-from gateway.modbus_poller import bind_elevators
+from gateway.read_plans import bind_elevators
 from gateway.store import GatewayStore
 from gateway.trace_reader import TraceError, open_trace
 from gateway.trace_recorder import TraceRecorder

@@ -19,13 +19,23 @@ from gateway.core.lock_adverts import normalise_mac
 
 
 class ElevatorSpec(_Frozen):
-    """One lift's monitoring terminal: per-floor stop counters read like a meter."""
+    """One lift's monitoring terminal. ``counters``: its per-floor stop counters, read like a
+    meter each polling round. ``position``: a terminal without counters, whose car position and
+    door are sampled every ``position_poll_s`` and turned into stops by the gateway."""
 
     elevator_id: Identifier
     bus: Identifier
     device_id: int = Field(ge=1, le=247)
     profile: Identifier = "elevator_floor_counters"
     floors: tuple[int, ...] = Field(min_length=1, description="the floors the lift serves")
+    mode: Literal["counters", "position"] = "counters"
+    position_poll_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="position mode: building seconds between samples of the car; shorter"
+        " stops are missed",
+    )
 
     @field_validator("floors")
     @classmethod
@@ -95,6 +105,11 @@ def _check_elevators(
         if lift.bus not in buses:
             raise ValueError(
                 f"{where}.bus: no bus named {lift.bus!r} in [[modbus_tcp]] or [[modbus_rtu]]"
+            )
+        if lift.mode != "position" and "position_poll_s" in lift.model_fields_set:
+            raise ValueError(
+                f"{where}.position_poll_s: only a lift in position mode is sampled for its"
+                ' position; add mode = "position" or remove it'
             )
         key = (lift.bus, lift.device_id)
         if key in devices:

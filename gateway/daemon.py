@@ -1,8 +1,11 @@
 """The gateway daemon: one event loop, one task group, every task named.
 
 Tasks:
-- ``poll:<bus>``: one per Modbus bus, reads every meter and lift terminal each polling interval
-  (building time);
+- ``poll:<bus>``: one per Modbus bus, reads every meter and counting lift terminal each polling
+  interval (building time);
+- ``lift:<elevator id>``: one per lift in position mode, samples its car's floor and door every
+  ``position_poll_s`` on its bus's link and hands on the stops counted from them each polling
+  interval (``gateway.lift_position_poller``);
 - ``day-closer``: after each local midnight, closes the day(s) just ended (catching up on days
   missed while the gateway was down) and prunes old raw readings and lift counters;
 - ``uplink``: keeps the MQTT session and drains the outbox;
@@ -10,9 +13,9 @@ Tasks:
   keeps their pseudonymised door events (``gateway.ble.lock_listener``);
 - ``stop``: waits for SIGTERM/SIGINT and ends the group.
 
-A poller or the day closer that fails unexpectedly is restarted by :func:`supervised` with
-jittered back-off; the process itself keeps running. That supervisor is the one place allowed to
-catch every exception.
+A poller, a lift watch or the day closer that fails unexpectedly is restarted by
+:func:`supervised` with jittered back-off; the process itself keeps running. That supervisor is
+the one place allowed to catch every exception.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import asyncio
 import logging
 import random
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
@@ -31,6 +35,7 @@ from gateway.config import GatewayConfig
 from gateway.day_closer import DayCloser, DayReport, local_day_bounds
 from gateway.elevator_store import ElevatorSample
 from gateway.keys import load_signing_key
+from gateway.lift_position_poller import watch_lift_forever
 from gateway.lock_event_store import StoredLockEvent
 from gateway.modbus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
 from gateway.signer import EnvelopeSigner
@@ -103,11 +108,9 @@ class GatewayDaemon:
         )
         try:
             async with asyncio.TaskGroup() as group:
-                for poller in self.pollers:
-                    group.create_task(
-                        supervised(f"poll:{poller.bus.name}", lambda p=poller: self._poll_loop(p)),
-                        name=f"poll:{poller.bus.name}",
-                    )
+                start_polling(
+                    group, self.pollers, self.config.polling.interval_s, self.clock, self._keep
+                )
                 group.create_task(supervised("day-closer", self._day_loop), name="day-closer")
                 group.create_task(self.uplink.run(), name="uplink")
                 if self.config.locks:
@@ -121,9 +124,6 @@ class GatewayDaemon:
             if self.recorder is not None:
                 self.recorder.close()
             self.store.close()
-
-    async def _poll_loop(self, poller: ModbusBusPoller) -> None:
-        await poll_forever(poller, self.config.polling.interval_s, self.clock, self._keep)
 
     async def _keep(self, samples: list[Sample]) -> None:
         meters = [s for s in samples if isinstance(s, MeterSample)]
@@ -243,14 +243,7 @@ async def record_meters(
     log.info("recording %d buses into %s", len(pollers), recorder.directory)
     try:
         async with asyncio.TaskGroup() as group:
-            for poller in pollers:
-                group.create_task(
-                    supervised(
-                        f"poll:{poller.bus.name}",
-                        lambda p=poller: poll_forever(p, config.polling.interval_s, clock, keep),
-                    ),
-                    name=f"poll:{poller.bus.name}",
-                )
+            start_polling(group, pollers, config.polling.interval_s, clock, keep)
             if config.locks:
                 group.create_task(supervised("ble-locks", listen), name="ble-locks")
             group.create_task(_raise_when_set(stop), name="stop")
@@ -265,6 +258,30 @@ async def record_meters(
         for poller in pollers:
             await poller.close()
         recorder.close()
+
+
+def start_polling(
+    group: asyncio.TaskGroup,
+    pollers: Sequence[ModbusBusPoller],
+    interval_s: float,
+    clock: SimClock,
+    keep: Callable[[list[Sample]], Awaitable[None]],
+) -> None:
+    """A supervised task per bus with a polling round every ``interval_s`` building seconds,
+    and one per lift in position mode; both hand their samples to ``keep``."""
+    for poller in pollers:
+        if poller.has_rounds:
+            name = f"poll:{poller.bus.name}"
+            group.create_task(
+                supervised(name, partial(poll_forever, poller, interval_s, clock, keep)),
+                name=name,
+            )
+        for lift in poller.positions:
+            name = f"lift:{lift.lift.elevator_id}"
+            group.create_task(
+                supervised(name, partial(watch_lift_forever, lift, clock, keep)),
+                name=name,
+            )
 
 
 async def _raise_when_set(stop: asyncio.Event) -> None:

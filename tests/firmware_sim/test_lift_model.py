@@ -1,9 +1,10 @@
-"""The simulated lift: its counters follow the households, and its registers read back through
-the gateway's own reference profile."""
+"""The simulated lift: its counters follow the households, its car stops where they tick, and
+its registers read back through the gateway's own reference profile."""
 
 from __future__ import annotations
 
 import ast
+import itertools
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,7 +15,13 @@ from firmware_sim.building_config import (
     BuildingConfigError,
     load_building_config,
 )
-from firmware_sim.lift_model import STOPS_PER_PERSON_DAY, LiftModel, building_lifts
+from firmware_sim.lift_model import (
+    DOOR_OPEN_S,
+    STOPS_PER_PERSON_DAY,
+    CarPosition,
+    LiftModel,
+    building_lifts,
+)
 from firmware_sim.register_encoding import encode_lift_registers
 from gateway.core.registers import decode_blocks, plan_reads
 from gateway.device_profiles import load_profiles
@@ -88,6 +95,54 @@ def test_the_same_seed_gives_the_same_counters(tmp_path: Path) -> None:
     t = START + timedelta(days=1, hours=7, minutes=13)
     (a,), (b,) = lifts(tmp_path), lifts(tmp_path)
     assert a.state_at(t) == b.state_at(t)
+
+
+def test_the_car_stops_where_a_counter_ticks_and_holds_its_door_open_a_while(
+    tmp_path: Path,
+) -> None:
+    (lift,) = lifts(tmp_path)
+    begin = START + timedelta(days=1, hours=6)
+    end = begin + timedelta(hours=6)
+    made = lift.stops_between(begin, end)
+    assert len(made) >= 10
+    assert made == sorted(made)
+    for floor in (1, 2, 3):  # one stop per tick of the floor's counter
+        ticks = lift.stops_at(floor, end) - lift.stops_at(floor, begin)
+        assert len([f for _, f in made if f == floor]) == ticks
+    second = timedelta(seconds=1)
+    for (at, floor), (then, _) in itertools.pairwise([*made, (end + 60 * second, 0)]):
+        assert lift.stops_at(floor, at) == lift.stops_at(floor, at - second / 10) + 1
+        assert lift.last_stop(at + second) == (at, floor)
+        if then - at > (DOOR_OPEN_S + 1) * second:
+            assert lift.car_at(at + second) == CarPosition(floor, True)
+            assert lift.car_at(at + (DOOR_OPEN_S + 0.5) * second) == CarPosition(floor, False)
+            assert lift.car_at(then - second) == CarPosition(floor, False)  # it waits there
+
+
+def test_before_its_first_stop_the_car_waits_at_the_ground_floor(tmp_path: Path) -> None:
+    (lift,) = lifts(tmp_path)
+    assert lift.last_stop(START) is None
+    assert lift.car_at(START) == CarPosition(1, False)
+    assert lift.state_at(START).stops == {f: lift.stops_at(f, START) for f in (1, 2, 3)}
+
+
+def test_floors_with_alike_households_do_not_stop_the_car_together(tmp_path: Path) -> None:
+    units = "".join(
+        f'[[units]]\nunit_id = "0{f}01"\nfloor = {f}\narea_m2 = 50\nrooms = 2\noccupants = 4\n'
+        f'  [[units.meters]]\n  kind = "water_m3"\n  device = "generic_water_u32"\n'
+        f"  device_id = {f}\n"
+        for f in (2, 3, 4)
+    )
+    path = tmp_path / "alike.toml"
+    path.write_text(
+        '[building]\nid = "alike"\n' + units + ONE_LIFT.replace("[1, 2, 3]", "[1, 2, 3, 4]"),
+        encoding="utf-8",
+    )
+    (lift,) = building_lifts(load_building_config(path), START, 1, timedelta(hours=8))
+    made = lift.stops_between(START, START + timedelta(days=1))
+    assert {floor for _, floor in made} == {1, 2, 3, 4}
+    gaps = [(b - a).total_seconds() for (a, _), (b, _) in itertools.pairwise(made)]
+    assert min(gaps) > DOOR_OPEN_S
 
 
 def test_registers_read_back_through_the_gateway_reference_profile(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Lifts in the gateway: ``[[elevators]]`` validated with field paths, and the store's round
-trip of their floor-stop counters."""
+"""Lifts in the gateway: ``[[elevators]]`` validated with field paths (in either mode), and the
+store's round trip of their floor-stop counters."""
 
 from __future__ import annotations
 
@@ -59,6 +59,71 @@ def test_a_lift_with_the_reference_profile_is_accepted(tmp_path: Path) -> None:
     (lift,) = config.elevators
     assert (lift.profile, lift.floors) == ("elevator_floor_counters", (1, 2, 3, 4))
     build_pollers(config, SimClock.real(), check_only=True)
+
+
+POSITION_LIFT = LIFT + 'mode = "position"\n'
+# A terminal that knows only where its car is: no stop counters, no door.
+CAR_ONLY_PROFILE = """profile.name = "car_only"
+profile.description = "car position only"
+profile.max_registers_per_read = 8
+registers = [
+  { name = "car_floor", quantity = "car_floor", function = "holding", address = 0, type = "int16" },
+]
+"""
+
+
+def test_a_lift_in_position_mode_needs_no_stop_counters(tmp_path: Path) -> None:
+    # Floor 40: the reference map has no counter there, and position mode needs none.
+    path = tmp_path / "gateway.toml"
+    path.write_text(BASE + POSITION_LIFT.replace("[1, 2, 3, 4]", "[1, 40]"), encoding="utf-8")
+    config = load_gateway_config(path)
+    (lift,) = config.elevators
+    assert (lift.mode, lift.position_poll_s, lift.floors) == ("position", 2.0, (1, 40))
+    build_pollers(config, SimClock.real(), check_only=True)
+
+
+def test_existing_lifts_keep_counting(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(BASE + LIFT, encoding="utf-8")
+    (lift,) = load_gateway_config(path).elevators
+    assert lift.mode == "counters"
+
+
+@pytest.mark.parametrize(
+    ("lift", "message"),
+    [
+        (
+            POSITION_LIFT + 'profile = "car_only"\n',
+            "elevators[0].profile: profile car_only has no door_open register, which position"
+            " mode reads",
+        ),
+        (
+            POSITION_LIFT + 'profile = "generic_water_u32"\n',
+            "elevators[0].profile: profile generic_water_u32 has no car_floor or door_open"
+            " register",
+        ),
+        (POSITION_LIFT + "position_poll_s = 0\n", "elevators[0].position_poll_s: Input should"
+         " be greater than 0"),
+        (POSITION_LIFT + "position_poll_s = 900\n", "elevators[0].position_poll_s: Input"
+         " should be less than or equal to 60"),
+        (
+            LIFT + "position_poll_s = 2\n",
+            'elevators[0].position_poll_s: only a lift in position mode is sampled for its'
+            ' position; add mode = "position" or remove it',
+        ),
+        (LIFT + 'mode = "doors"\n', "elevators[0].mode: Input should be 'counters' or"
+         " 'position'"),
+    ],
+)  # fmt: skip
+def test_bad_position_lifts_are_refused_with_their_field_path(
+    tmp_path: Path, lift: str, message: str
+) -> None:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "car_only.toml").write_text(CAR_ONLY_PROFILE, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, 'profile_dirs = ["profiles"]\n' + BASE + lift)
+    assert message in str(caught.value)
 
 
 @pytest.mark.parametrize(
