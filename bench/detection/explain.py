@@ -57,8 +57,8 @@ def _row(result: UnitDayResult, decision: DecisionParams) -> str:
     learned = result.baseline.residents.learned
     residents = "-" if learned is None else str(len(learned))
     return (
-        f"cap {a.legal_cap:2d}  {signals}  est {estimate.point:4.1f}"
-        f" ±{estimate.high - estimate.point:3.1f}  conf {confidence:4.2f}"
+        f"cap {a.legal_cap:2d}  {signals}  known {estimate.at_least:2.0f}  est"
+        f" {estimate.point:4.1f} ±{estimate.high - estimate.point:3.1f}  conf {confidence:4.2f}"
         f"  {state.phase.value}/{state.streak}  res {residents}"
     )
 

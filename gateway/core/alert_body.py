@@ -120,7 +120,20 @@ def evidence_summary(days: Sequence[DayAssessment], signals: Sequence[str], unit
         f"{usage_text[0].upper()}{usage_text[1:]} over {span} suggest about"
         f" {round(estimate.point)} occupants ({round(estimate.low)}-{round(estimate.high)});"
         f" the legal cap for {unit.area_m2:g} m2 with {rooms} is {latest.legal_cap}."
+        + _known_present(days)
         + _comparison(days)
+    )
+
+
+def _known_present(days: Sequence[DayAssessment]) -> str:
+    """E.g. " At least 8 different lock credentials opened the door on the same day, on 3 or
+    more days of a week." (empty when the lock does not say so many)."""
+    most = max(int(_estimate_of(day).at_least) for day in days)
+    if most <= days[-1].legal_cap:
+        return ""
+    return (
+        f" At least {most} different lock credentials opened the door on the same day, on"
+        " several days of a week."
     )
 
 
@@ -199,6 +212,8 @@ def _evidence_row(day: DayAssessment) -> dict[str, object]:
     row["estimate"] = round(estimate.point, 1)
     if estimate.by_signal:
         row["by_signal"] = {signal: round(n, 1) for signal, n in estimate.by_signal.items()}
+    if estimate.at_least >= 1:
+        row["known_present"] = int(estimate.at_least)
     return row
 
 

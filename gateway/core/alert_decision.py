@@ -146,13 +146,26 @@ def over_cap_confidence(estimate: OccupancyEstimate, legal_cap: int, excess: int
     The head count is taken as normal with mean ``point`` and sigma ``high - point`` (the upper
     half-width, which the clipping of ``low`` at zero does not shorten). People come whole, so
     "more than the cap" means at least cap + 1, and the threshold sits half-way, at cap + 0.5.
+    When ``at_least`` people are known to be there, the normal is conditioned on it: certain
+    once that floor alone is over the threshold.
     """
     threshold = legal_cap + excess + 0.5
+    # ``at_least`` people known to be there: N >= at_least, i.e. above at_least - 0.5.
+    known_floor = estimate.at_least - 0.5
+    if known_floor >= threshold:
+        return 1.0
     sigma = estimate.high - estimate.point
     if not sigma > 0:
         return 1.0 if estimate.point > threshold else 0.0
-    probability = 0.5 * math.erfc((threshold - estimate.point) / (sigma * math.sqrt(2)))
+    probability = _normal_above(threshold, estimate.point, sigma)
+    if estimate.at_least > 0:
+        # Conditioned on the floor: the part of the normal below it is ruled out.
+        probability /= max(_normal_above(known_floor, estimate.point, sigma), 1e-12)
     return min(1.0, max(0.0, probability))
+
+
+def _normal_above(x: float, mean: float, sigma: float) -> float:
+    return 0.5 * math.erfc((x - mean) / (sigma * math.sqrt(2)))
 
 
 def observe(assessment: DayAssessment, params: DecisionParams) -> tuple[Observation, float]:
@@ -371,6 +384,7 @@ def _assessment_to_dict(assessment: DayAssessment) -> dict[str, object]:
             "high": estimate.high,
             "signals": list(estimate.signals),
             "by_signal": dict(estimate.by_signal),
+            "at_least": estimate.at_least,
         },
     }
 
@@ -483,6 +497,7 @@ def _assessment_from_dict(item: _Reader) -> DayAssessment:
             high=fields.number("high"),
             signals=fields.strings("signals"),
             by_signal=fields.number_map("by_signal"),
+            at_least=fields.number("at_least") if "at_least" in fields.data else 0.0,
         )
     return DayAssessment(
         day=item.day("day"),

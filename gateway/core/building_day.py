@@ -125,12 +125,14 @@ def close_building_day(
     factors = common_factors(usages, [u.baseline for u in units], settings.baselines)
     counted = [deflate(usage, factors) for usage in usages]
     lock_counts: list[dict[str, float]] = []
+    known_present: list[float] = []
     for unit in units:
         count = None if unit.lock_days is None else lock_head_count(unit.lock_days, settings.locks)
         lock_counts.append({} if count is None else {"locks": count.persons})
+        known_present.append(0.0 if count is None else float(count.known_present))
     first = [
-        estimate_occupancy(usage, settings.norms, locks)
-        for usage, locks in zip(counted, lock_counts, strict=True)
+        estimate_occupancy(usage, settings.norms, locks, at_least)
+        for usage, locks, at_least in zip(counted, lock_counts, known_present, strict=True)
     ]
     areas = [unit.facts.area_m2 for unit in units]
     elevators = settings.elevators
@@ -158,7 +160,7 @@ def close_building_day(
         assessment = DayAssessment(
             day=day,
             usage=usages[i],
-            estimate=estimate_occupancy(counted[i], settings.norms, others),
+            estimate=estimate_occupancy(counted[i], settings.norms, others, known_present[i]),
             legal_cap=legal_cap(unit.facts.rooms, unit.facts.area_m2, settings.rules),
             context=_context(usages, areas, i, unit.baseline, factors, settings.baselines),
         )

@@ -9,6 +9,14 @@ pseudonym and counts as an unlock but not as a credential.
 Each signal fails differently, which is why both are kept: residents sharing one PIN hide from
 the credential count but not from the unlock count; a household that goes out and in together
 opens the door less often than its size suggests, but each member enrolls a fingerprint.
+
+Both are estimates through a norm (credentials and unlocks per person). One fact needs no
+norm: credentials that open the door on the *same day* belong, with rare exceptions (a person
+who uses a card after a finger, a guest given a PIN of their own), to different people. So the
+number of distinct credentials reached on at least ``known_present_days`` days of the window is
+a lower bound on the people who live there (``LockHeadCount.known_present``), whatever they eat,
+wash or switch on. Frugal renters, who keep the meters at half a family's level each, cannot
+hide from it unless they share PINs.
 """
 
 from __future__ import annotations
@@ -43,6 +51,9 @@ class LockNorms:
     unlocks_per_person_day: float = 1.2  # most come home once a day, some twice
     credentials_per_person: float = 1.4  # a fingerprint, often a card or PIN too
     window_days: int = 7  # credentials are counted over this many days
+    # Distinct credentials on one day, reached on at least this many days of the window, are
+    # people known to live there (a lower bound, see the module's docstring).
+    known_present_days: int = 3
 
 
 def summarise_lock_day(events: Iterable[LockEvent], day: date, tz: tzinfo) -> LockDay:
@@ -74,6 +85,8 @@ class LockHeadCount:
     by_unlocks: float
     credentials: int  # distinct credentials over the window
     unlocks_per_day: float
+    # Distinct credentials on one day, reached on ``known_present_days`` days of the window.
+    known_present: int = 0
 
     @property
     def persons(self) -> float:
@@ -93,4 +106,14 @@ def lock_head_count(days: Sequence[LockDay], norms: LockNorms) -> LockHeadCount 
         by_unlocks=unlocks_per_day / norms.unlocks_per_person_day,
         credentials=len(credentials),
         unlocks_per_day=unlocks_per_day,
+        known_present=known_present(window, norms.known_present_days),
     )
+
+
+def known_present(days: Sequence[LockDay], on_days: int) -> int:
+    """The largest number of distinct credentials that opened the door on at least ``on_days``
+    of ``days`` (0 when there are fewer days than that)."""
+    if on_days < 1:
+        raise ValueError(f"on_days must be at least 1, not {on_days}")
+    daily = sorted((len(day.credentials) for day in days), reverse=True)
+    return daily[on_days - 1] if len(daily) >= on_days else 0

@@ -33,6 +33,11 @@ parts that add in quadrature: the norms themselves (``relative_uncertainty`` of 
 the disagreement between the core signals (their weighted standard deviation around their own
 mean), with a floor of half a person. ``[low, high]`` is point -/+ that one-sigma half-width,
 low clipped at zero: roughly two chances in three that the true head count lies inside.
+
+A head count known for a fact (``at_least``: people whose own lock credentials opened the door
+on the same days, ``core.lock_activity``) is a floor, not one more opinion: the point and the
+low end are raised to it, and ``core.alert_decision`` weighs the estimate knowing no fewer
+live there. The meters may say less (frugal people); they cannot say the people are not there.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ class OccupancyEstimate:
     high: float
     signals: tuple[str, ...]  # which of SIGNAL_WEIGHTS contributed
     by_signal: Mapping[str, float] = field(default_factory=dict)  # each one's own head count
+    at_least: float = 0.0  # people known to be there (see the module's docstring)
 
 
 def leak_flow_m3h(usage: DailyUsage, norms: PerCapitaNorms) -> float:
@@ -121,16 +127,20 @@ def persons_by_signal(
 
 
 def estimate_occupancy(
-    usage: DailyUsage, norms: PerCapitaNorms, others: Mapping[str, float] | None = None
+    usage: DailyUsage,
+    norms: PerCapitaNorms,
+    others: Mapping[str, float] | None = None,
+    at_least: float = 0.0,
 ) -> OccupancyEstimate | None:
-    """Weighted head count with a one-sigma interval, or ``None`` when no signal is usable."""
+    """Weighted head count with a one-sigma interval, or ``None`` when no signal is usable;
+    ``at_least`` people are known to be there (a floor for the point and the interval)."""
     persons = persons_by_signal(usage, norms, others)
     if not persons:
         return None
     core = {s: n for s, n in persons.items() if s not in HABIT_SIGNALS} or persons
     core_point = _weighted_mean(core)
     counted = {s: n for s, n in persons.items() if s in core or n >= core_point}
-    point = _weighted_mean(counted)
+    point = max(_weighted_mean(counted), at_least)
     # Disagreement is measured among the core signals: a habit signal that says more is
     # evidence for the crowd, not doubt about it.
     spread = math.sqrt(
@@ -140,10 +150,11 @@ def estimate_occupancy(
     half_width = max(math.hypot(norms.relative_uncertainty * point, spread), MIN_HALF_WIDTH)
     return OccupancyEstimate(
         point=point,
-        low=max(0.0, point - half_width),
+        low=max(0.0, at_least, point - half_width),
         high=point + half_width,
         signals=tuple(signal for signal in SIGNAL_WEIGHTS if signal in counted),
         by_signal={signal: persons[signal] for signal in SIGNAL_WEIGHTS if signal in persons},
+        at_least=at_least,
     )
 
 

@@ -120,6 +120,26 @@ def test_a_single_day_with_gas_and_two_rooms_reads_well() -> None:
     assert body["evidence"]["signals"] == ["water", "electricity", "gas"]  # type: ignore[index]
 
 
+def test_frugal_renters_the_lock_counts_are_named_in_the_evidence() -> None:
+    # Water says 3 people, electricity 2; six credentials opened the door on the same days.
+    days = []
+    for i in range(3):
+        day = FIRST_DAY + timedelta(days=i)
+        usage = DailyUsage("0302", day, 0.36, 5.0, None, {"water_m3": 1.0}, ())
+        estimate = estimate_occupancy(usage, PerCapitaNorms(), {"locks": 4.3}, at_least=6.0)
+        days.append(DayAssessment(day, usage, estimate, 2))
+    state, (raised,) = case_after(days, DecisionParams(sustain_days=3, excess_persons=1))
+    body = body_for(state, raised)
+    VALIDATOR.validate(body)
+    assert body["confidence"] == 1.0
+    assert body["estimated_occupancy"]["point"] == 6.0  # type: ignore[index]
+    assert [row["known_present"] for row in body["evidence"]["days"]] == [6, 6, 6]  # type: ignore[index]
+    assert (
+        "At least 6 different lock credentials opened the door on the same day, on several"
+        " days of a week." in body["evidence"]["summary"]  # type: ignore[index]
+    )
+
+
 def test_evidence_rows_are_capped_at_the_schema_limit() -> None:
     crowded = [day_of(i, 1.08, None) for i in range(70)]
     state, decisions = case_after(crowded, DecisionParams(max_evidence_days=60))

@@ -195,6 +195,19 @@ def test_over_cap_confidence_without_spread() -> None:
     assert over_cap_confidence(OccupancyEstimate(2.0, 2.0, 2.0, ()), 2) == 0.0
 
 
+def test_people_known_to_be_there_condition_the_confidence() -> None:
+    # Cap 2, one person of grace: over means 4 or more (threshold 3.5).
+    meters = OccupancyEstimate(3.0, 1.0, 5.0, ("water", "locks"))
+    assert over_cap_confidence(meters, 2, excess=1) == pytest.approx(0.40, abs=0.01)
+    # Three known present rule out the lower tail: more likely over, not certain.
+    three = replace(meters, low=3.0, at_least=3.0)
+    assert over_cap_confidence(three, 2, excess=1) == pytest.approx(0.40 / 0.60, abs=0.01)
+    # Four known present: over whatever the meters say.
+    four = replace(meters, low=4.0, at_least=4.0)
+    assert over_cap_confidence(four, 2, excess=1) == 1.0
+    assert over_cap_confidence(four, 3, excess=1) < 1.0
+
+
 @pytest.mark.parametrize("days", ["", "OO?", "OOUU", "O" * 20, "OOUUUUU"])
 def test_json_round_trip(days: str) -> None:
     state, _ = run(days)
@@ -210,6 +223,18 @@ def test_a_suspicion_keeps_its_evidence_through_the_store() -> None:
     # Stored before the evidence sum existed: read as none.
     del stored["evidence"]
     assert case_state_from_dict(stored).evidence == 0.0
+
+
+def test_people_known_to_be_there_survive_the_store() -> None:
+    state, _ = run("OO")
+    day = state.recent[-1]
+    assert day.estimate is not None
+    known = replace(state, recent=(replace(day, estimate=replace(day.estimate, at_least=6.0)),))
+    stored = json.loads(json.dumps(case_state_to_dict(known)))
+    assert case_state_from_dict(stored) == known
+    # Stored before the floor existed: read as none.
+    del stored["recent"][0]["estimate"]["at_least"]
+    assert case_state_from_dict(stored).recent[0].estimate.at_least == 0.0  # type: ignore[union-attr]
 
 
 def _stored() -> dict[str, object]:

@@ -10,6 +10,7 @@ from gateway.core.lock_activity import (
     LockDay,
     LockEvent,
     LockNorms,
+    known_present,
     lock_head_count,
     summarise_lock_day,
 )
@@ -79,6 +80,48 @@ def test_only_the_window_counts_and_no_days_means_no_count() -> None:
     count = lock_head_count(old + recent, LockNorms(window_days=7))
     assert count is not None and count.credentials == 1
     assert lock_head_count([], LockNorms()) is None
+
+
+def test_credentials_on_the_same_day_are_people_known_to_be_there() -> None:
+    # Seven frugal renters, one credential each, six or seven of them home on most days.
+    renters = [f"r{k}" for k in range(7)]
+    week = [lock_day(i, 7, set(renters[: 6 + i % 2])) for i in range(7)]
+    count = lock_head_count(week, LockNorms())
+    assert count is not None and count.known_present == 7  # reached on days 1, 3 and 5
+    assert count.known_present > count.by_credentials  # 7 / 1.4 = 5
+
+
+def test_a_family_enrolling_many_credentials_is_not_more_people() -> None:
+    # Four people, each with a fingerprint and a card (eight credentials in the week), using
+    # one of them each day: the week's count says 5.7, the same-day count stays at 4.
+    week = [
+        lock_day(
+            i, 5, {f"{who}-{'card' if (i + k) % 3 else 'finger'}" for k, who in enumerate("abcd")}
+        )
+        for i in range(7)
+    ]
+    count = lock_head_count(week, LockNorms())
+    assert count is not None and count.credentials == 8
+    assert count.known_present == 4
+
+
+@pytest.mark.parametrize(
+    ("daily", "on_days", "expected"),
+    [
+        ([9, 2, 2, 2, 2, 2, 2], 3, 2),  # one busy day (a party) is not a head count
+        ([9, 9, 2, 2, 2, 2, 2], 3, 2),
+        ([9, 9, 8, 2, 2, 2, 2], 3, 8),
+        ([5, 5], 3, 0),  # fewer days than asked: nothing is known yet
+        ([5, 5], 1, 5),
+    ],
+)
+def test_known_present_is_reached_on_enough_days(
+    daily: list[int], on_days: int, expected: int
+) -> None:
+    days = [lock_day(i, n, {f"c{k}" for k in range(n)}) for i, n in enumerate(daily)]
+    assert known_present(days, on_days) == expected
+    with pytest.raises(ValueError, match="on_days must be at least 1"):
+        known_present(days, 0)
 
 
 def test_pseudonyms_are_stable_per_key_and_unlinkable_across_keys() -> None:

@@ -170,3 +170,19 @@ def test_a_habit_signal_saying_more_moves_the_point_not_the_doubt() -> None:
     # Only the norms' share of the width grows with the point; the signals' disagreement
     # (water and electricity agree on 4) stays nil.
     assert with_lift.high - with_lift.point == pytest.approx(0.25 * with_lift.point)
+
+
+def test_people_known_to_be_there_are_a_floor_for_the_estimate() -> None:
+    # Seven frugal renters: water says 3.7, electricity 2.3; seven credentials on most days.
+    day = usage(0.44, 5.45)
+    meters_only = estimate_occupancy(day, NORMS, {"locks": 5.0})
+    known = estimate_occupancy(day, NORMS, {"locks": 5.0}, at_least=7.0)
+    assert meters_only is not None and known is not None
+    assert meters_only.point < 7.0
+    assert known.point == 7.0 and known.low == 7.0 and known.high > 7.0
+    assert known.at_least == 7.0
+    # A floor below what the signals say changes nothing but the record of it.
+    busy = estimate_occupancy(usage(1.08, 15.5), NORMS, at_least=2.0)
+    plain = estimate_occupancy(usage(1.08, 15.5), NORMS)
+    assert busy is not None and plain is not None
+    assert (busy.point, busy.low, busy.high) == (plain.point, plain.low, plain.high)
