@@ -22,6 +22,7 @@ from gateway.config_detection import (
     CounterLimitsSection,
     DecisionSection,
     DetectionConfig,
+    DoorSection,
     NormsSection,
     PollingSection,
     RulesSection,
@@ -127,6 +128,7 @@ class GatewayConfig(_Frozen):
     polling: PollingSection = PollingSection()
     rules: RulesSection = RulesSection()
     norms: NormsSection = NormsSection()
+    door: DoorSection = DoorSection()
     decision: DecisionSection = DecisionSection()
     limits: dict[MeterKind, CounterLimitsSection] = Field(default_factory=_default_limits)
     modbus_tcp: tuple[ModbusTcpBus, ...] = ()
@@ -184,6 +186,7 @@ class GatewayConfig(_Frozen):
         return DetectionConfig(
             rules=self.rules,
             norms=self.norms,
+            door=self.door,
             decision=self.decision,
             limits=self.limits,
             polling=self.polling,

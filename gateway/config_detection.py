@@ -1,5 +1,5 @@
-"""The detector's sections of gateway.toml: ``[rules]``, ``[norms]``, ``[decision]``,
-``[limits]`` and ``[polling]``, gathered into :class:`DetectionConfig`.
+"""The detector's sections of gateway.toml: ``[rules]``, ``[norms]``, ``[door]``,
+``[decision]``, ``[limits]`` and ``[polling]``, gathered into :class:`DetectionConfig`.
 
 These decide what is an alert. :func:`load_detection_config` reads them alone from any file,
 so ``gateway backtest`` replays a trace with exactly a live building's own settings.
@@ -18,7 +18,9 @@ from gateway.core.alert_decision import DecisionParams
 from gateway.core.building_day import DetectorSettings
 from gateway.core.counters import CounterLimits
 from gateway.core.daily_usage import METER_KINDS
+from gateway.core.lock_activity import LockNorms
 from gateway.core.occupancy import OccupancyRules, PerCapitaNorms
+from gateway.core.residents import ResidentParams
 from gateway.errors import ConfigError
 from qunzu_common.config_errors import format_validation_error
 
@@ -42,6 +44,47 @@ class NormsSection(_Frozen):
     gas_m3_per_person_day: float = Field(default=0.3, gt=0)
     relative_uncertainty: float = Field(default=0.25, gt=0, lt=1)
     water_leak_lph: float = Field(default=4.0, gt=0)
+
+
+class DoorSection(_Frozen):
+    """How door-lock activity is read (``core.lock_activity``, ``core.residents``)."""
+
+    unlocks_per_person_day: float = Field(default=1.2, gt=0)
+    credentials_per_person: float = Field(default=1.4, ge=1)
+    window_days: int = Field(default=7, ge=1, le=31, description="days credentials are counted")
+    # Distinct credentials on one day, reached on this many days of the window: people known
+    # to live there.
+    known_present_days: int = Field(default=3, ge=1)
+    # Days a credential must open the door while the baseline is learned to be the household's.
+    resident_min_days: int = Field(default=3, ge=1)
+    # A household credential seen this recently: the household is at home.
+    resident_present_days: int = Field(default=2, ge=1)
+    # Strangers' credentials in those days, with none of the household's: others live here.
+    min_newcomers: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _known_within_window(self) -> DoorSection:
+        if self.known_present_days > self.window_days:
+            raise ValueError(
+                f"known_present_days ({self.known_present_days}) must not exceed window_days"
+                f" ({self.window_days})"
+            )
+        return self
+
+    def lock_norms(self) -> LockNorms:
+        return LockNorms(
+            unlocks_per_person_day=self.unlocks_per_person_day,
+            credentials_per_person=self.credentials_per_person,
+            window_days=self.window_days,
+            known_present_days=self.known_present_days,
+        )
+
+    def resident_params(self) -> ResidentParams:
+        return ResidentParams(
+            min_days=self.resident_min_days,
+            present_days=self.resident_present_days,
+            min_newcomers=self.min_newcomers,
+        )
 
 
 class DecisionSection(_Frozen):
@@ -85,7 +128,7 @@ def _default_limits() -> dict[str, CounterLimitsSection]:
     }
 
 
-DETECTION_SECTIONS = ("rules", "norms", "decision", "limits", "polling")
+DETECTION_SECTIONS = ("rules", "norms", "door", "decision", "limits", "polling")
 
 
 class DetectionConfig(_Frozen):
@@ -95,6 +138,7 @@ class DetectionConfig(_Frozen):
 
     rules: RulesSection = RulesSection()
     norms: NormsSection = NormsSection()
+    door: DoorSection = DoorSection()
     decision: DecisionSection = DecisionSection()
     limits: dict[MeterKind, CounterLimitsSection] = Field(default_factory=_default_limits)
     polling: PollingSection = PollingSection()
@@ -105,6 +149,8 @@ class DetectionConfig(_Frozen):
             OccupancyRules(**self.rules.model_dump()),
             PerCapitaNorms(**self.norms.model_dump()),
             DecisionParams(**self.decision.model_dump()),
+            locks=self.door.lock_norms(),
+            residents=self.door.resident_params(),
         )
 
     def counter_limits(

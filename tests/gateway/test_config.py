@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load_gateway_config
+from gateway.config_detection import load_detection_config
 from gateway.errors import ConfigError
 
 GOOD = """
@@ -72,9 +73,32 @@ def test_a_meter_that_wraps_early_carries_its_rollover_into_the_core(tmp_path: P
     assert limits["electricity_kwh"].rollover_at is None
 
 
+def test_the_door_section_reaches_the_detector_and_the_backtest(tmp_path: Path) -> None:
+    door = "[door]\ncredentials_per_person = 2.0\nknown_present_days = 4\nmin_newcomers = 3\n"
+    path = write(tmp_path, GOOD.replace("[mqtt]", door + "\n[mqtt]"))
+    settings = load_gateway_config(path).detector_settings
+    assert settings.locks.credentials_per_person == 2.0
+    assert settings.locks.known_present_days == 4
+    assert settings.locks.unlocks_per_person_day == 1.2  # the default
+    assert settings.residents.min_newcomers == 3
+    # gateway backtest --config reads the same section from the same file.
+    replayed = load_detection_config(path).detector_settings("gw-1")
+    assert replayed.locks == settings.locks and replayed.residents == settings.residents
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
+        (
+            "[mqtt]",
+            "[door]\nknown_present_days = 9\n\n[mqtt]",
+            "gateway.toml: door: known_present_days (9) must not exceed window_days (7)",
+        ),
+        (
+            "[mqtt]",
+            "[door]\ncredentials_per_person = 0.5\n\n[mqtt]",
+            "gateway.toml: door.credentials_per_person: Input should be greater than or equal to 1",
+        ),
         (
             "area_m2 = 44.0",
             "area_m2 = 0",
