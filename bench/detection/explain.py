@@ -8,6 +8,7 @@ and its half-width, the over-cap confidence and the case's phase.
 
     python bench/detection/explain.py hidden_rentals 102
     python bench/detection/explain.py confounder_heavy 101 --units 0304 0511 --days 20
+    python bench/detection/explain.py hidden_rentals 104 --late 7   # and rentals found late
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--units", nargs="*", help="explain these units (default: the errors)")
     parser.add_argument("--days", type=int, default=12, help="days shown around each event")
     parser.add_argument("--config", type=Path, help="detector settings (TOML)")
+    parser.add_argument(
+        "--late", type=float, help="also explain rentals found more than this many days late"
+    )
     args = parser.parse_args(argv)
     if args.seed in REPORT_SEEDS:
         parser.error(f"seed {args.seed} is a report seed: study the tuning seeds instead")
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             run_backtest(trace, config, "explain", sink, remember)
         truth = read_truth(trace_dir / "truth.csv")
         alerts = [a for a in read_alerts(alerts_path) if a.revision == 0]
-    events = _events(truth, alerts, args.units)
+    events = _events(truth, alerts, args.units, args.late)
     for unit_id, moment, what in events:
         labels = [i for i in truth if i.unit_id == unit_id]
         print(f"\n== unit {unit_id}: {what}")
@@ -114,7 +118,10 @@ def _end(interval: Interval) -> str:
 
 
 def _events(
-    truth: list[Interval], alerts: list[RaisedAlert], units: list[str] | None
+    truth: list[Interval],
+    alerts: list[RaisedAlert],
+    units: list[str] | None,
+    late_days: float | None = None,
 ) -> list[tuple[str, datetime, str]]:
     rentals = [i for i in truth if i.label == GROUP_RENTAL]
     events: list[tuple[str, datetime, str]] = []
@@ -129,6 +136,10 @@ def _events(
         hits = [a for a in alerts if a.unit_id == rental.unit_id and rental.holds_at(a.raised_at)]
         if not hits:
             events.append((rental.unit_id, rental.start, "MISSED rental"))
+            continue
+        delay = (min(a.raised_at for a in hits) - rental.start).total_seconds() / 86400
+        if late_days is not None and delay > late_days:
+            events.append((rental.unit_id, rental.start, f"LATE rental, found after {delay:.1f} d"))
     for alert in alerts:
         if not any(r.unit_id == alert.unit_id and r.holds_at(alert.raised_at) for r in rentals):
             when = alert.raised_at - timedelta(days=3)
