@@ -1,32 +1,41 @@
 """``firmware-sim scenario``: list the scenario families, export one as a building trace, or
-serve it live over Modbus TCP.
+serve it live (meters and lifts over Modbus TCP, locks over an emulated Bluetooth radio).
 
 ``scenario_app`` is a Typer sub-app; the ``firmware-sim`` command mounts it as ``scenario``.
 ``list`` prints one family a line on stdout. ``export`` writes the trace and one summary line
 on stderr (``wrote DIR: 12 units over 30 days from 2026-03-01, ...``); a bad argument is one
 line on stderr and exit code 2, a directory that cannot be written exit code 1. ``serve``
-answers for every meter of the scenario's building (one converter per floor, see
-``firmware_sim.scenario_serving``) and prints one line once all listen,
-``READY modbus-tcp HOST:FIRST-LAST``; ``gateway-config`` writes the gateway configuration that
-polls it.
+answers for every meter and lift terminal of the scenario's building (one converter per floor
+and one in the machine room, see ``firmware_sim.scenario_serving``) and, unless
+``--no-locks``, every lock (``firmware_sim.scenario_locks``), and prints one line once all
+listen: ``READY modbus-tcp HOST:FIRST-LAST ble tcp-client:HOST:PORT`` (the ``ble`` part only
+with locks; ``tcp-client:...`` is what the gateway's ``[ble] bumble_transport`` names).
+``gateway-config`` writes the gateway configuration that reads it all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from firmware_sim.modbus_server import MeterServer, ModbusServerError
-from firmware_sim.scenario_serving import gateway_config_toml, scenario_servers
+from firmware_sim import FirmwareSimError
+from firmware_sim.scenario_locks import serving_locks
+from firmware_sim.scenario_serving import (
+    gateway_config_toml,
+    scenario_radio_port,
+    scenario_servers,
+)
 from firmware_sim.scenarios import (
     FAMILIES,
     Scenario,
     ScenarioError,
+    ScenarioReadings,
     build_scenario,
     parse_start,
 )
@@ -122,7 +131,16 @@ Start = Annotated[
 ]
 Host = Annotated[str, typer.Option(help="Address the converters listen on.")]
 BasePort = Annotated[
-    int, typer.Option(min=1, max=65535, help="Port of floor 1's converter; floor f: PORT + f - 1.")
+    int,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="Port of floor 1's converter; floor f: PORT + f - 1; the lifts' machine room: the"
+        " port after the top floor's; the locks' radio: the one after that.",
+    ),
+]
+Locks = Annotated[
+    bool, typer.Option(help="Serve (or configure) the flats' locks over the emulated radio.")
 ]
 
 
@@ -148,9 +166,11 @@ def serve(
         float | None,
         typer.Option(help="Wall-clock Unix time at which the clock reads --sim-start."),
     ] = None,
+    locks: Locks = True,
 ) -> None:
-    """Serve every meter of FAMILY for SEED over Modbus TCP, one converter per floor, until
-    SIGTERM or Ctrl-C. The registers show what `export` writes for the same moment."""
+    """Serve every meter and lift of FAMILY for SEED over Modbus TCP (one converter per floor,
+    one in the machine room) and its locks over an emulated Bluetooth radio, until SIGTERM or
+    Ctrl-C. Registers and lock logs show what `export` writes for the same moment."""
     scenario = _build(family, seed, units, days, start)
     first_day = scenario.params.start.isoformat()
     try:
@@ -158,30 +178,54 @@ def serve(
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
-    servers = scenario_servers(scenario, clock, host=host, base_port=port)
     try:
-        asyncio.run(_serve_until_stopped(servers))
-    except ModbusServerError as err:
+        asyncio.run(_serve_until_stopped(scenario, clock, host, port, with_locks=locks))
+    except FirmwareSimError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
 
 
-async def _serve_until_stopped(servers: list[MeterServer]) -> None:
+async def _serve_until_stopped(
+    scenario: Scenario, clock: SimClock, host: str, base_port: int, *, with_locks: bool
+) -> None:
+    readings = ScenarioReadings(scenario)
+    servers = scenario_servers(scenario, clock, host=host, base_port=base_port, readings=readings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    started: list[MeterServer] = []
     try:
-        for server in servers:
-            await server.start()
-            started.append(server)
-        ports = [server.port for server in started]
-        print(f"READY modbus-tcp {started[0].host}:{min(ports)}-{max(ports)}", flush=True)
-        await stop.wait()
+        async with contextlib.AsyncExitStack() as running:
+            for server in servers:
+                await server.start()
+                running.push_async_callback(server.stop)
+            ports = [server.port for server in servers]
+            ready = f"READY modbus-tcp {host}:{min(ports)}-{max(ports)}"
+            replaying: asyncio.Task[None] | None = None
+            if with_locks and any(t.unit.has_lock for t in scenario.timelines):
+                radio_port = scenario_radio_port(scenario, base_port)
+                served = await running.enter_async_context(
+                    serving_locks(
+                        scenario,
+                        readings,
+                        clock,
+                        since=clock.start or clock.now(),  # the logs begin with the clock
+                        host=host,
+                        port=radio_port,
+                    )
+                )
+                ready += f" ble {served.radio.transport_spec}"
+                replaying = served.replaying
+            print(ready, flush=True)
+            stopping = asyncio.create_task(stop.wait(), name="until-stopped")
+            watched: set[asyncio.Task[Any]] = {stopping}
+            if replaying is not None:
+                watched.add(replaying)
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if replaying is not None and replaying in done:
+                replaying.result()  # the replay failed: its error ends serving
     finally:
-        for server in reversed(started):
-            await server.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
 
@@ -197,10 +241,14 @@ def gateway_config(
     host: Host = "127.0.0.1",
     port: BasePort = 5020,
     gateway_id: Annotated[str, typer.Option(help="The gateway's id.")] = "scenario-gw",
+    locks: Locks = True,
 ) -> None:
-    """Write the gateway configuration that polls `serve` of the same FAMILY, SEED and --port."""
+    """Write the gateway configuration that reads `serve` of the same FAMILY, SEED and --port:
+    meters and lifts over Modbus TCP and (unless --no-locks) locks over the served radio."""
     scenario = _build(family, seed, units, days, start)
-    text = gateway_config_toml(scenario, host=host, base_port=port, gateway_id=gateway_id)
+    text = gateway_config_toml(
+        scenario, host=host, base_port=port, gateway_id=gateway_id, locks=locks
+    )
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as err:

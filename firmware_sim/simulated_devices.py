@@ -10,8 +10,9 @@ A meter (:class:`SimulatedMeter`) takes its values from a :class:`MeterSource`: 
 a household model (:class:`HouseholdSource`) or a generated scenario
 (``firmware_sim.scenario_serving``); value faults change what it shows, and a meter whose source
 says it is offline answers nothing, like a ``silent`` fault. A lift's monitoring terminal
-(:class:`SimulatedLift`) takes its counters, and its car's position and door, from
-``firmware_sim.lift_model``. Both meet the same faults on the wire
+(:class:`SimulatedLift`) takes its counters, and its car's position and door, from a
+:class:`LiftSource`: ``firmware_sim.lift_model`` or a generated scenario
+(``firmware_sim.scenario_serving``). Both meet the same faults on the wire
 (``firmware_sim.wire_faults``). A device answers only on its own table (input registers for the
 SDM120, holding registers for the water meter) and refuses writes.
 
@@ -20,6 +21,7 @@ The listener that serves them is :mod:`firmware_sim.modbus_server`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -30,7 +32,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from firmware_sim.building_config import BuildingConfig, MeterSpec
 from firmware_sim.faults import FaultSpec, shown_total
 from firmware_sim.households import HouseholdModel
-from firmware_sim.lift_model import LiftModel, building_lifts
+from firmware_sim.lift_model import CarPosition, building_lifts
 from firmware_sim.register_encoding import (
     DEVICE_MAPS,
     LIFT_SPAN,
@@ -47,6 +49,7 @@ from firmware_sim.wire_faults import DeviceFaults
 __all__ = [
     "Clock",
     "HouseholdSource",
+    "LiftSource",
     "MeterSource",
     "SimulatedDevice",
     "SimulatedLift",
@@ -80,6 +83,23 @@ class MeterSource(Protocol):
 
     def total_at(self, t: datetime) -> float:
         """The true cumulative total at ``t`` (a stuck or reset fault starts from it)."""
+        ...
+
+
+class LiftSource(Protocol):
+    """Where a lift terminal's values come from: a lift of a building file
+    (``lift_model.LiftModel``) or of a generated scenario (``firmware_sim.scenario_serving``).
+    ``start`` is the simulated start; faults are scheduled in days after it."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    def stops(self, t: datetime) -> Mapping[int, int]:
+        """Every served floor's cumulative stop counter at ``t`` (floor -> stops)."""
+        ...
+
+    def car_at(self, t: datetime) -> CarPosition:
+        """Where the car is at ``t`` and whether its door is open."""
         ...
 
 
@@ -200,16 +220,20 @@ class SimulatedMeter:
 
 
 class SimulatedLift:
-    """A lift's monitoring terminal: counters, car position and door from its model, faults on
+    """A lift's monitoring terminal: counters, car position and door from its source, faults on
     the wire only (the building file refuses value faults on a lift)."""
 
     def __init__(
-        self, model: LiftModel, device_id: int, clock: Clock, faults: tuple[FaultSpec, ...] = ()
+        self,
+        source: LiftSource,
+        device_id: int,
+        clock: Clock,
+        faults: tuple[FaultSpec, ...] = (),
     ) -> None:
-        self.model = model
+        self.source = source
         self._device_id = device_id
         self._clock = clock
-        self.wire = DeviceFaults(device_id, faults, model.start, clock.now)
+        self.wire = DeviceFaults(device_id, faults, source.start, clock.now)
 
     @property
     def device_id(self) -> int:
@@ -246,14 +270,14 @@ class SimulatedLift:
         refusal = await self.wire.before_answer()
         if refusal is not None:
             return refusal
-        # Only what was asked for is worked out: the car's position costs a search (lift_model).
+        # Only what was asked for is worked out: the car's position costs a search.
         now = self._clock.now()
         words: dict[int, int] = {}
         if start_address < LIFT_STOPS_BASE:
-            car = self.model.car_at(now)
+            car = self.source.car_at(now)
             words.update(encode_car_registers(car.car_floor, car.door_open))
         if start_address + len(registers) > LIFT_STOPS_BASE:
-            words.update(encode_stop_counters(self.model.stops(now)))
+            words.update(encode_stop_counters(self.source.stops(now)))
         for register, word in words.items():
             if start_address <= register < start_address + len(registers):
                 registers[register - start_address] = word

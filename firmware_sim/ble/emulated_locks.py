@@ -140,6 +140,7 @@ class EventLogLock:
     device: Device
     records: list[bytes] = field(default_factory=list)
     silent: bool = False
+    advertising_interval_ms: float = ADVERTISING_INTERVAL_MS
     _streaming_from: int | None = None  # the sequence a connected gateway asked to resume from
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -187,8 +188,8 @@ class EventLogLock:
         await self.device.start_advertising(
             advertising_type=AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE,
             advertising_data=advertising_data(ad_structure(AD_COMPLETE_128_BIT_UUIDS, uuid)),
-            advertising_interval_min=ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=ADVERTISING_INTERVAL_MS,
+            advertising_interval_min=self.advertising_interval_ms,
+            advertising_interval_max=self.advertising_interval_ms,
         )
 
     def _on_connection(self, connection: Connection) -> None:

@@ -1,9 +1,10 @@
 """What every device of a scenario reads at any moment: meters, lift counters, lock logs.
 
 ``ScenarioReadings`` answers for a whole building, at any time from the start on (also past the
-end of the exported horizon): ``meter_total_at``, ``rate_per_hour_at``, ``elevator_stops_at``,
-``lock_events_between``. It is the one source of numbers for the trace export and for a live
-simulator serving the same scenario, so both show exactly the same values.
+end of the exported horizon): ``meter_total_at``, ``rate_per_hour_at``, ``elevator_stops_at``
+(``elevator_counts_at`` for every lift and floor at once, ``last_elevator_stop`` for where a
+car last stopped), ``lock_events_between``. It is the one source of numbers for the trace
+export and for a live simulator serving the same scenario, so both show exactly the same values.
 
 Days are simulated on demand (``unit_day.simulate_unit_day``) and the few most recent are
 cached; each meter keeps its consumption before every day it has reached (a prefix sum), so the
@@ -18,17 +19,20 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from firmware_sim.scenarios.elevators import building_noise, stop_counts, stops_until
 from firmware_sim.scenarios.meters import MeterPlan, meter_plans
 from firmware_sim.scenarios.model import MINUTES_PER_DAY, Scenario
 from firmware_sim.scenarios.presence import SLOT_S, SLOTS_PER_DAY
 from firmware_sim.scenarios.random_streams import stream
+from firmware_sim.scenarios.schedules import DAY_S
 from firmware_sim.scenarios.seasons import DayInfo, day_info
 from firmware_sim.scenarios.unit_day import UnitDay, simulate_unit_day
 
-__all__ = ["BuildingDay", "LockRecord", "ScenarioReadings"]
+__all__ = ["LAST_STOP_LOOK_BACK_DAYS", "BuildingDay", "LockRecord", "ScenarioReadings"]
+
+LAST_STOP_LOOK_BACK_DAYS = 1  # a lift's last stop is looked for this many days back at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,18 +227,60 @@ class ScenarioReadings:
                 counts[key] = [base + stops_until(today, second) for second in seconds]
         return counts
 
+    def elevator_counts_at(self, t: datetime) -> dict[tuple[int, int], int]:
+        """Every (lift index, floor)'s ``stops_total`` at ``t`` (aware; the starting counts
+        before the start): what one reading of the lift terminals shows."""
+        when = self._day_and_second(t)
+        if when is None:
+            return {
+                (lift, floor): initial
+                for lift, elevator in enumerate(self.scenario.elevators)
+                for floor, initial in enumerate(elevator.initial_stops, start=1)
+            }
+        day, second = when
+        return {key: counts[0] for key, counts in self.elevator_day_counts(day, [second]).items()}
+
     def elevator_stops_at(self, elevator_id: str, floor: int, t: datetime) -> int:
         """The ``stops_total`` of lift ``elevator_id`` at ``floor`` at ``t``."""
-        lift = next(
-            i for i, e in enumerate(self.scenario.elevators) if e.elevator_id == elevator_id
-        )
-        initial = self.scenario.elevators[lift].initial_stops[floor - 1]
-        minute = self.scenario.minute_of(t)
-        if minute < 0:
-            return initial
-        day = math.floor(minute / MINUTES_PER_DAY)
-        second = int((minute - day * MINUTES_PER_DAY) * 60)
-        return self.elevator_day_counts(day, [second])[(lift, floor)][0]
+        return self.elevator_counts_at(t)[(self.elevator_index(elevator_id), floor)]
+
+    def elevator_index(self, elevator_id: str) -> int:
+        """The index of lift ``elevator_id`` in the scenario (KeyError if it has none)."""
+        for lift, elevator in enumerate(self.scenario.elevators):
+            if elevator.elevator_id == elevator_id:
+                return lift
+        raise KeyError(elevator_id)
+
+    def last_elevator_stop(self, lift: int, t: datetime) -> tuple[datetime, int] | None:
+        """When and at which floor lift ``lift`` (its index) last stopped at or before ``t``:
+        the newest of the stops its counters count, looked for back to the start of the day
+        before ``t``'s. None if it made none in that time (or ``t`` is before the start). Two
+        stops in the same second (rides sharing the lift) end at the higher floor."""
+        when = self._day_and_second(t)
+        if when is None:
+            return None
+        day, second = when
+        for back in range(LAST_STOP_LOOK_BACK_DAYS + 1):
+            if day - back < 0:
+                break
+            until = second if back == 0 else DAY_S
+            newest: tuple[int, int] | None = None
+            for (index, floor), seconds in self.building_day(day - back).stops.items():
+                made = stops_until(seconds, until) if index == lift else 0
+                if made and (newest is None or (seconds[made - 1], floor) > newest):
+                    newest = (seconds[made - 1], floor)
+            if newest is not None:
+                midnight = self.scenario.moment((day - back) * MINUTES_PER_DAY)
+                return midnight + timedelta(seconds=newest[0]), newest[1]
+        return None
+
+    def _day_and_second(self, t: datetime) -> tuple[int, int] | None:
+        """The day ``t`` falls on and the whole second of that day (None: before the start)."""
+        elapsed = t - self.scenario.params.start
+        if elapsed < timedelta(0):
+            return None
+        day = elapsed // timedelta(days=1)
+        return day, (elapsed - day * timedelta(days=1)) // timedelta(seconds=1)
 
     # --- locks ------------------------------------------------------------------------------
 

@@ -105,6 +105,9 @@ class BumbleTransport:
     def __init__(self, device: Device) -> None:
         self.device = device
         self._addresses: dict[str, Address] = {}  # the address (and type) each lock used
+        # A controller makes one LE connection at a time: a second Create Connection while one
+        # is pending is refused, and bumble's host then mistakes whose connection completed.
+        self._connecting = asyncio.Lock()
 
     async def start(self) -> None:
         await self.device.power_on()
@@ -133,11 +136,14 @@ class BumbleTransport:
                     await self.device.stop_scanning()
 
     async def connect(self, mac: str, timeout_s: float) -> GattLink:
+        """Connect to ``mac`` within ``timeout_s``, counted from this connection's turn: event-log
+        locks connecting at once are connected one after the other."""
         address = self._addresses.get(mac) or Address(mac)
-        try:
-            connection = await self.device.connect(address, timeout=timeout_s)
-        except (BaseBumbleError, TimeoutError) as err:
-            raise BleError(mac, "connect", str(err) or type(err).__name__) from err
+        async with self._connecting:
+            try:
+                connection = await self.device.connect(address, timeout=timeout_s)
+            except (BaseBumbleError, TimeoutError) as err:
+                raise BleError(mac, "connect", str(err) or type(err).__name__) from err
         return BumbleGattLink(connection)
 
 

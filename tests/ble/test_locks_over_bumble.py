@@ -184,3 +184,24 @@ async def test_an_advertising_lock_with_a_wrong_clock_gets_the_time_heard(
                 await until(lambda n=kept: len(radio.kept) == n)
     assert all(abs((e.ts - now()).total_seconds()) < 60 for e in radio.kept)
     assert sum("its clock says 1970-01-02" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_several_event_log_locks_are_connected_one_after_the_other(
+    radio: Radio, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A controller makes one connection at a time: sessions starting together each connect on
+    their first try, none refused (bumble's host would then mistake whose connection completed,
+    and the refused ones wait out a back-off)."""
+    macs = [f"A4:C1:38:00:01:{n:02X}" for n in range(1, 6)]
+    locks = [EventLogLock(device_on_link(radio.link, mac, f"lock-{mac}")) for mac in macs]
+    for lock in locks:
+        await lock.start()
+        await lock.report(LockAction(now(), "unlock", "fingerprint", 7))
+    specs = [LockSpec(unit_id="0103", mac=mac, kind="gatt") for mac in macs]
+    with caplog.at_level(logging.WARNING, logger="gateway.ble.lock_listener"):
+        async with listening(radio.listener(specs)) as listener:
+            await until(lambda: listener.connected == set(macs))
+            await until(lambda: len(radio.kept) == len(macs))
+    assert sorted(e.lock_mac for e in radio.kept) == macs
+    refused = [r.getMessage() for r in caplog.records if r.name == "gateway.ble.lock_listener"]
+    assert refused == []

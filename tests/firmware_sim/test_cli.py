@@ -4,11 +4,13 @@ one line per problem and exit code 2."""
 
 from __future__ import annotations
 
+import asyncio
 import selectors
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,14 @@ from pymodbus.client import ModbusTcpClient
 from typer.testing import CliRunner
 
 from firmware_sim.cli import app
+from firmware_sim.scenarios import ScenarioReadings, build_scenario
+from gateway.ble.bumble_transport import bumble_transport
+from gateway.ble.lock_listener import LockListener
+from gateway.config import load_gateway_config
+from gateway.credentials import CredentialPseudonymiser
+from gateway.lock_event_store import StoredLockEvent
+from simclock import SimClock
+from tests.ble.conftest import listening, until
 from tests.conftest import free_port_block
 
 pytestmark = pytest.mark.timeout(30)
@@ -133,7 +143,7 @@ def test_describe_lists_units_device_ids_and_changes() -> None:
 
 
 def test_scenario_serve_answers_on_every_floor_and_stops_on_sigterm() -> None:
-    base = free_port_block(8)  # small_demo has fewer floors
+    base = free_port_block(8)  # small_demo, seed 1: 6 floors, the machine room, the radio
     process = subprocess.Popen(
         [str(FIRMWARE_SIM), "scenario", "serve", "small_demo", "--seed", "1", "--port", str(base)],
         stdout=subprocess.PIPE,
@@ -144,17 +154,82 @@ def test_scenario_serve_answers_on_every_floor_and_stops_on_sigterm() -> None:
         ready = read_line(process, timeout=60).split()
         assert ready[:2] == ["READY", "modbus-tcp"], ready
         first, last = (int(p) for p in ready[2].split(":")[1].split("-"))
-        assert first == base and last > first  # small_demo has more than one floor
-        for port in (first, last):
+        assert (first, last) == (base, base + 6)  # floors 1-6, then the machine room
+        assert ready[3:] == ["ble", f"tcp-client:127.0.0.1:{last + 1}"]
+        for port in (first, last - 1):
             client = ModbusTcpClient("127.0.0.1", port=port, timeout=2)
             assert client.connect()
             answer = client.read_input_registers(0x0156, count=2, device_id=1)  # an SDM120
             client.close()
             assert not answer.isError(), answer
+        client = ModbusTcpClient("127.0.0.1", port=last, timeout=2)
+        assert client.connect()
+        answer = client.read_holding_registers(0x0000, count=2, device_id=1)  # lift L1's car
+        client.close()
+        assert not answer.isError(), answer
+        assert answer.registers[0] in range(1, 7)  # a floor of the building
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
+
+
+async def test_scenario_serve_logs_each_lock_event_as_its_clock_passes_it(tmp_path: Path) -> None:
+    """The locks of a served scenario, read by the gateway's lock listener through the radio
+    the READY line names, log the scenario's events as the simulated clock passes them."""
+    base = free_port_block(8)
+    since = datetime.fromisoformat("2026-03-02T17:00:00+08:00")  # small_demo's 2nd evening
+    clock = SimClock(start=since, anchor=time.time(), scale=7200)  # 2 simulated hours a second
+    config_path = tmp_path / "gateway.toml"
+    args = ["small_demo", "--seed", "1", "--port", str(base)]
+    result = CliRunner().invoke(app, ["scenario", "gateway-config", *args, "--out", config_path])
+    assert result.exit_code == 0, result.output
+    config = load_gateway_config(config_path)
+    macs = {lock.mac for lock in config.locks}
+    readings = ScenarioReadings(build_scenario("small_demo", 1))
+    kept: set[tuple[datetime, str, str]] = set()
+    early: list[StoredLockEvent] = []
+
+    async def keep(events: list[StoredLockEvent]) -> None:
+        kept.update((e.ts, e.unit_id, e.event) for e in events)
+        early.extend(e for e in events if e.ts > clock.now())  # logged before it happened
+
+    async def nothing_kept_before(_mac: str) -> int:
+        return 0
+
+    process = await asyncio.create_subprocess_exec(
+        *[str(FIRMWARE_SIM), "scenario", "serve", *args, *clock.to_args()],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        ready = (await asyncio.wait_for(process.stdout.readline(), 60)).decode().split()
+        assert ready[3:] == ["ble", config.ble.bumble_transport]
+        async with bumble_transport(config.ble.bumble_transport) as transport:
+            listener = LockListener(
+                config.locks,
+                transport,
+                CredentialPseudonymiser(bytes(32)),
+                clock,
+                keep,
+                nothing_kept_before,
+                silent_after_s=config.ble.silent_after_s,
+            )
+            async with listening(listener):
+                await until(lambda: listener.connected == macs, within_s=20)
+                # Every event is logged by now (but for those of the last moments).
+                logged = readings.lock_events_between(since, clock.now() - timedelta(minutes=5))
+                expected = {(r.ts, r.unit_id, r.event) for r in logged}
+                await until(lambda: expected <= kept)
+                assert len(expected) >= 5, "pick a busier time"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 10)
+    assert process.returncode == 0, stderr.decode()
+    happened = readings.lock_events_between(since, clock.now())
+    assert kept <= {(r.ts, r.unit_id, r.event) for r in happened}  # nothing else
+    assert early == []
 
 
 def test_scenario_gateway_config_names_a_bad_family(tmp_path: Path) -> None:

@@ -6,41 +6,24 @@ shows its new register)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from firmware_sim.modbus_server import MeterServer, ModbusServerError
-from firmware_sim.scenario_serving import (
-    gateway_config_toml,
-    scenario_converters,
-    scenario_servers,
-)
+from firmware_sim.scenario_serving import gateway_config_toml, scenario_converters
 from firmware_sim.scenarios import Scenario, build_scenario, export_trace
 from gateway.config import load_gateway_config
 from gateway.modbus_poller import build_pollers
+from gateway.store import MeterSample
 from gateway.trace_reader import open_trace
-from tests.conftest import free_port_block
+from tests.firmware_sim.served_scenario import Served, serving
 
 pytestmark = pytest.mark.timeout(60)
 
 # confounder_heavy, seed 2, 12 flats over 8 days: 0103's water meter is offline from day 1.22
 # to day 2.19, 0301's water meter is replaced on day 3.57 (its register starts again near zero).
 FAMILY, SEED, UNITS, DAYS = "confounder_heavy", 2, 12, 8
-
-
-@dataclass
-class SteppedClock:
-    start: datetime
-    current: datetime
-
-    def now(self) -> datetime:
-        return self.current
-
-    def wall_seconds(self, building_seconds: float) -> float:
-        return building_seconds
 
 
 @pytest.fixture(scope="module")
@@ -74,38 +57,14 @@ def test_gateway_config_matches_the_layout(scenario: Scenario, tmp_path: Path) -
     }
     configured = {(u.unit_id, m.kind): (m.bus, m.device_id) for u in config.units for m in u.meters}
     assert configured == layout
-    assert {b.name: b.port for b in config.modbus_tcp} == {
-        c.name: c.port for c in scenario_converters(scenario, 6000)
-    }
-
-
-@dataclass
-class Served:
-    servers: list[MeterServer]
-    base_port: int
-    clock: SteppedClock
+    floors = {c.name: c.port for c in scenario_converters(scenario, 6000)}
+    assert {b.name: b.port for b in config.modbus_tcp} == floors | {"machine-room": 6004}
 
 
 @pytest.fixture
 async def served(scenario: Scenario) -> AsyncIterator[Served]:
-    clock = SteppedClock(scenario.params.start, scenario.params.start)
-    for _ in range(20):  # a block of free consecutive ports, one per floor
-        base = free_port_block(scenario.floors)
-        servers = scenario_servers(scenario, clock, host="127.0.0.1", base_port=base)
-        started: list[MeterServer] = []
-        try:
-            for server in servers:
-                await server.start()
-                started.append(server)
-        except ModbusServerError:
-            for server in started:
-                await server.stop()
-            continue
-        yield Served(servers, base, clock)
-        for server in servers:
-            await server.stop()
-        return
-    pytest.fail("no block of free loopback ports found")
+    async with serving(scenario) as running:
+        yield running
 
 
 async def test_live_polls_read_what_the_trace_holds(
@@ -139,7 +98,10 @@ async def test_live_polls_read_what_the_trace_holds(
         for instant in instants:
             served.clock.current = instant
             live = {
-                (s.unit_id, s.kind): s.total for poller in pollers for s in await poller.poll_once()
+                (s.unit_id, s.kind): s.total
+                for poller in pollers
+                for s in await poller.poll_once()
+                if isinstance(s, MeterSample)
             }
             exported = trace_rows[instant.astimezone(next(iter(trace_rows)).tzinfo)]
             assert live.keys() == exported.keys(), instant
