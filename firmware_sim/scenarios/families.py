@@ -231,7 +231,8 @@ def _wrap_odometers(scenario: Scenario, plan: _Plan) -> Scenario:
             timelines.append(timeline)
             continue
         rng = stream(scenario.params.seed, "rollover", uid)
-        target = rng.randint(min(3 * DAY, days * DAY // 2), max(DAY, (days - 2) * DAY))
+        earliest = min(3 * DAY, days * DAY // 2)
+        target = rng.randint(earliest, max(DAY, earliest, (days - 2) * DAY))
         used = readings.raw_usage(uid, kind, target)
         meter = timeline.unit.meter(kind)
         if meter is None or used < 10 * meter.resolution:

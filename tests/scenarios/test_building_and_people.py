@@ -82,3 +82,10 @@ def test_group_rental_counts_follow_the_family(family: str) -> None:
         assert 10 * 1440 <= rental.from_minute < 73 * 1440
         others = [c for c in timeline.conditions if c.label not in ("group_rental", "vacancy")]
         assert others == []  # every false alarm on a rental flat is the rental's
+
+
+@pytest.mark.parametrize("days", [1, 2, 3, 4])
+def test_very_short_horizons_still_build(days: int) -> None:
+    # A technician's quick look: odometers planned to wrap must find a moment to wrap in.
+    scenario = build_scenario("mixed_city", 5, days=days)
+    assert scenario.params.days == days
