@@ -146,8 +146,11 @@ def over_cap_confidence(estimate: OccupancyEstimate, legal_cap: int, excess: int
     The head count is taken as normal with mean ``point`` and sigma ``high - point`` (the upper
     half-width, which the clipping of ``low`` at zero does not shorten). People come whole, so
     "more than the cap" means at least cap + 1, and the threshold sits half-way, at cap + 0.5.
-    When ``at_least`` people are known to be there, the normal is conditioned on it: certain
-    once that floor alone is over the threshold.
+    When ``at_least`` people are known to be there (the estimate's point is already raised to
+    it), the confidence is certain once that floor alone is over the threshold. A floor under
+    the threshold does not cut the normal's lower tail: a family at its cap whose meters read
+    high (a home business, air conditioning) must not become more certainly a crowd because
+    its members open their own door.
     """
     threshold = legal_cap + excess + 0.5
     # ``at_least`` people known to be there: N >= at_least, i.e. above at_least - 0.5.
@@ -158,9 +161,6 @@ def over_cap_confidence(estimate: OccupancyEstimate, legal_cap: int, excess: int
     if not sigma > 0:
         return 1.0 if estimate.point > threshold else 0.0
     probability = _normal_above(threshold, estimate.point, sigma)
-    if estimate.at_least > 0:
-        # Conditioned on the floor: the part of the normal below it is ruled out.
-        probability /= max(_normal_above(known_floor, estimate.point, sigma), 1e-12)
     return min(1.0, max(0.0, probability))
 
 

@@ -36,8 +36,9 @@ low clipped at zero: roughly two chances in three that the true head count lies 
 
 A head count known for a fact (``at_least``: people whose own lock credentials opened the door
 on the same days, ``core.lock_activity``) is a floor, not one more opinion: the point and the
-low end are raised to it, and ``core.alert_decision`` weighs the estimate knowing no fewer
-live there. The meters may say less (frugal people); they cannot say the people are not there.
+low end are raised to it, and ``core.alert_decision`` is certain of a crowd once the floor
+alone is over the cap. The meters may say less (frugal people); they cannot say the people are
+not there.
 """
 
 from __future__ import annotations

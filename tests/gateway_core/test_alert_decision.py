@@ -195,13 +195,13 @@ def test_over_cap_confidence_without_spread() -> None:
     assert over_cap_confidence(OccupancyEstimate(2.0, 2.0, 2.0, ()), 2) == 0.0
 
 
-def test_people_known_to_be_there_condition_the_confidence() -> None:
+def test_people_known_to_be_there_make_a_crowd_certain_only_over_the_cap() -> None:
     # Cap 2, one person of grace: over means 4 or more (threshold 3.5).
     meters = OccupancyEstimate(3.0, 1.0, 5.0, ("water", "locks"))
     assert over_cap_confidence(meters, 2, excess=1) == pytest.approx(0.40, abs=0.01)
-    # Three known present rule out the lower tail: more likely over, not certain.
+    # Three known present (a family at its cap + 1): the meters decide, as without the floor.
     three = replace(meters, low=3.0, at_least=3.0)
-    assert over_cap_confidence(three, 2, excess=1) == pytest.approx(0.40 / 0.60, abs=0.01)
+    assert over_cap_confidence(three, 2, excess=1) == over_cap_confidence(meters, 2, excess=1)
     # Four known present: over whatever the meters say.
     four = replace(meters, low=4.0, at_least=4.0)
     assert over_cap_confidence(four, 2, excess=1) == 1.0
