@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-from run import REPORT_SEEDS  # noqa: E402
+from run import HELD_OUT_SEEDS  # noqa: E402
 from score import GROUP_RENTAL, Interval, RaisedAlert, read_alerts, read_truth  # noqa: E402
 
 from firmware_sim.scenarios import export_scenario  # noqa: E402
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "--late", type=float, help="also explain rentals found more than this many days late"
     )
     args = parser.parse_args(argv)
-    if args.seed in REPORT_SEEDS:
+    if args.seed in HELD_OUT_SEEDS:
         parser.error(f"seed {args.seed} is a report seed: study the tuning seeds instead")
     rows: dict[str, list[DayRow]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
