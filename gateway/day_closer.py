@@ -24,12 +24,11 @@ from gateway.core.alert_decision import (
     OVERCROWDING,
     DayAssessment,
     DecisionAction,
-    case_state_from_dict,
-    case_state_to_dict,
     over_cap_confidence,
 )
 from gateway.core.baselines import UnitBaseline
 from gateway.core.building_day import UnitDayInputs, UnitDayResult, close_building_day
+from gateway.core.case_state_json import case_state_from_dict, case_state_to_dict
 from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT

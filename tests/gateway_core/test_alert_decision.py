@@ -12,18 +12,16 @@ from gateway.core.alert_decision import (
     TRANSITIONS,
     CasePhase,
     CaseState,
-    CaseStateError,
     DayAssessment,
     Decision,
     DecisionAction,
     DecisionParams,
     Observation,
-    case_state_from_dict,
-    case_state_to_dict,
     decide,
     initial_case_state,
     over_cap_confidence,
 )
+from gateway.core.case_state_json import CaseStateError, case_state_from_dict, case_state_to_dict
 from gateway.core.daily_usage import DailyUsage
 from gateway.core.occupancy import OccupancyEstimate
 
