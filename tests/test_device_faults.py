@@ -12,7 +12,6 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from gateway.config import load_gateway_config
 from gateway.core.counters import CounterLimits, DeltaFlag, Reading, consumption_deltas
 from gateway.modbus_poller import ModbusBusPoller, build_pollers
 from simclock import SimClock
+from tests.stepped_clock import SteppedClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -61,15 +61,6 @@ device_id = 42
 kind = "reset"
 from_day = 1.5
 """
-
-
-@dataclass
-class SteppedClock:
-    start: datetime = START
-    moment: datetime = field(default=START)
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 def building_file(tmp_path: Path) -> Path:
@@ -133,7 +124,7 @@ rooms = 2
 
 
 async def test_each_scripted_fault_meets_the_gateway(tmp_path: Path) -> None:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     server = BuildingServer(
         load_building_config(building_file(tmp_path)), clock, seed=1, host="127.0.0.1", port=0
     )
@@ -274,7 +265,7 @@ async def test_noise_on_an_rtu_line_costs_retries_not_the_bus(
 
 async def test_a_garbled_tcp_answer_is_skipped_and_the_poller_goes_on(tmp_path: Path) -> None:
     building = building_with_faults(tmp_path, '[[faults]]\ndevice_id = 31\nkind = "garbled"\n')
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     server = BuildingServer(load_building_config(building), clock, seed=1, host="127.0.0.1", port=0)
     await server.start()
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 
 import pytest
 
@@ -14,18 +13,7 @@ from firmware_sim.modbus_server import MeterServer, ModbusServerError
 from firmware_sim.scenario_serving import scenario_servers
 from firmware_sim.scenarios import Scenario
 from tests.conftest import free_port_block
-
-
-@dataclass
-class SteppedClock:
-    start: datetime
-    current: datetime
-
-    def now(self) -> datetime:
-        return self.current
-
-    def wall_seconds(self, building_seconds: float) -> float:
-        return building_seconds
+from tests.stepped_clock import SteppedClock
 
 
 @dataclass
@@ -38,7 +26,7 @@ class Served:
 @contextlib.asynccontextmanager
 async def serving(scenario: Scenario) -> AsyncIterator[Served]:
     """``scenario`` served on free loopback ports (its floors, then the machine room)."""
-    clock = SteppedClock(scenario.params.start, scenario.params.start)
+    clock = SteppedClock(scenario.params.start)
     for _ in range(20):
         base = free_port_block(scenario.floors + 1)
         servers = scenario_servers(scenario, clock, host="127.0.0.1", base_port=base)

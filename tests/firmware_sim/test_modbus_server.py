@@ -22,22 +22,12 @@ from firmware_sim.modbus_server import BuildingServer, ModbusServerError
 from gateway.core.registers import RegisterFunction, decode_blocks, plan_reads
 from gateway.device_profiles import load_profiles
 from simclock import SimClock
+from tests.stepped_clock import SteppedClock
 
 pytestmark = pytest.mark.timeout(20)
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo" / "building.toml"
 START = datetime(2026, 3, 1, tzinfo=timezone(timedelta(hours=8)))
-
-
-@dataclass
-class SteppedClock:
-    """A simulated clock the test moves by hand: no sleeping, exact instants."""
-
-    start: datetime
-    current: datetime
-
-    def now(self) -> datetime:
-        return self.current
 
 
 @dataclass
@@ -55,7 +45,7 @@ class Running:
 @pytest.fixture
 async def running() -> AsyncIterator[Running]:
     config = load_building_config(DEMO)
-    clock = SteppedClock(START, START)
+    clock = SteppedClock(START)
     server = BuildingServer(config, clock, seed=1, host="127.0.0.1", port=0)
     await server.start()
     client = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=2, retries=0)
@@ -101,9 +91,9 @@ async def test_two_meters_read_the_household_model_as_the_clock_advances(
     client = running.client
     readings = []
     for hours in (0, 6, 24, 48):
-        running.clock.current = START + timedelta(hours=hours)
+        running.clock.moment = START + timedelta(hours=hours)
         kwh, water = await energy(client, electricity_id), await litres(client, water_id)
-        at = running.clock.current
+        at = running.clock.moment
         assert kwh == float32(household.total_at("electricity_kwh", at))
         assert water == int(household.total_at("water_m3", at) * 1000)
         readings.append((kwh, water))
@@ -118,7 +108,7 @@ async def test_two_meters_read_the_household_model_as_the_clock_advances(
 async def test_the_group_rental_shows_in_the_second_days_water(running: Running) -> None:
     used = []
     for day in (0, 1, 2):
-        running.clock.current = START + timedelta(days=day)
+        running.clock.moment = START + timedelta(days=day)
         used.append(await litres(running.client, 82))
     first_day, second_day = used[1] - used[0], used[2] - used[1]
     assert 2 * 105 <= first_day <= 2 * 137  # two people, 110-130 L each, +-5 % a day
@@ -128,7 +118,7 @@ async def test_the_group_rental_shows_in_the_second_days_water(running: Running)
 async def test_the_gateway_reads_and_decodes_every_meter(running: Running) -> None:
     """The gateway's own read plan and decoder, against every device of the demo building."""
     profiles = load_profiles()
-    running.clock.current = START + timedelta(days=1, hours=19, minutes=40)
+    running.clock.moment = START + timedelta(days=1, hours=19, minutes=40)
     for unit in running.config.units:
         household = running.household(unit.unit_id)
         for meter in unit.meters:
@@ -143,22 +133,22 @@ async def test_the_gateway_reads_and_decodes_every_meter(running: Running) -> No
                 assert not response.isError(), (meter, response)
                 results.append((block, response.registers))
             value = decode_blocks(results)[meter.kind]
-            expected = household.total_at(meter.kind, running.clock.current)
+            expected = household.total_at(meter.kind, running.clock.moment)
             assert value == pytest.approx(expected, abs=0.001), (unit.unit_id, meter.kind)
 
 
 async def test_live_values_voltage_power_and_flow(running: Running) -> None:
-    running.clock.current = START + timedelta(hours=20, minutes=30)  # evening peak
+    running.clock.moment = START + timedelta(hours=20, minutes=30)  # evening peak
     household = running.household("0201")
     response = await running.client.read_input_registers(0x0000, count=14, device_id=41)
     volts, amps, watts = (as_float32(response.registers[a : a + 2]) for a in (0, 6, 12))
     assert 227.5 <= volts <= 232.5
-    expected_w = household.rate_per_hour("electricity_kwh", running.clock.current) * 1000
+    expected_w = household.rate_per_hour("electricity_kwh", running.clock.moment) * 1000
     assert watts == pytest.approx(expected_w, rel=1e-6)
     assert amps == pytest.approx(watts / volts, rel=1e-6)
     flow = await running.client.read_holding_registers(0x0002, count=2, device_id=42)
     assert as_uint32(flow.registers) == round(
-        household.rate_per_hour("water_m3", running.clock.current) * 1000
+        household.rate_per_hour("water_m3", running.clock.moment) * 1000
     )
 
 

@@ -118,7 +118,7 @@ async def test_live_lift_polls_read_what_elevators_csv_holds(
         try:
             live: dict[datetime, dict[tuple[str, int], float]] = {}
             for instant in instants:
-                served.clock.current = instant
+                served.clock.moment = instant
                 samples = [s for poller in pollers for s in await poller.poll_once()]
                 assert all(isinstance(s, ElevatorSample) and s.ts == instant for s in samples)
                 live[instant] = {
@@ -178,7 +178,7 @@ async def test_the_car_waits_where_it_last_stopped_with_the_door_open_a_few_seco
         try:
             seen = []
             for instant, _, _ in expected:
-                served.clock.current = instant
+                served.clock.moment = instant
                 answer = await client.read_holding_registers(0x0000, count=2, device_id=1)
                 assert not answer.isError(), answer
                 seen.append((instant, *answer.registers))

@@ -40,7 +40,7 @@ from gateway.lock_event_store import StoredLockEvent
 from gateway.store import GatewayStore
 from gateway.trace_reader import open_trace
 from tests.ble.conftest import listening, until
-from tests.firmware_sim.served_scenario import SteppedClock
+from tests.stepped_clock import SteppedClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -171,7 +171,7 @@ async def test_a_gateway_keeps_the_events_of_locks_csv_and_resumes_after_a_resta
     export_trace(scenario, tmp_path / "trace")
     exported = list(open_trace(tmp_path / "trace").locks())
     start = scenario.params.start
-    clock = SteppedClock(start, start)
+    clock = SteppedClock(start)
     link = LocalLink()
     replay: LockReplay = await scenario_locks_on_link(
         scenario, ScenarioReadings(scenario), link, start, advertising_interval_ms=20.0
@@ -185,13 +185,13 @@ async def test_a_gateway_keeps_the_events_of_locks_csv_and_resumes_after_a_resta
     first, second = start + timedelta(days=1, hours=8), start + timedelta(days=DAYS)
     try:
         async with gateway.running(config, clock):
-            clock.current = first
+            clock.moment = first
             await replay.report_until(first)
             expected = [r for r in exported if r.ts < first]
             await until(lambda: len(gateway.kept) >= len(expected))
             assert as_rows(gateway.kept) == sorted((r.ts, r.unit_id, r.event) for r in expected)
         # The gateway is down while the evening's events happen; restarted, it resumes.
-        clock.current = second
+        clock.moment = second
         await replay.report_until(second)
         async with gateway.running(config, clock):
             await until(lambda: len(gateway.kept) >= len(exported))

@@ -96,7 +96,7 @@ async def test_live_polls_read_what_the_trace_holds(
     resolution = {"electricity_kwh": 0.01, "water_m3": 0.001, "gas_m3": 0.01}
     try:
         for instant in instants:
-            served.clock.current = instant
+            served.clock.moment = instant
             live = {
                 (s.unit_id, s.kind): s.total
                 for poller in pollers

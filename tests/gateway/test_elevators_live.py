@@ -6,7 +6,6 @@ time-out and nothing else; a recording gets the counters as ``elevators.csv``.""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from gateway.store import MeterSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
 from simclock import SimClock
+from tests.gateway.lift_building import lift_building_file
+from tests.stepped_clock import SteppedClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,26 +34,8 @@ LIFT_ID = 100
 UNITS = {"0101": (1, 2, 11), "0201": (2, 3, 21), "0301": (3, 1, 31), "0401": (4, 6, 41)}
 
 
-@dataclass
-class SteppedClock:
-    start: datetime = START
-    moment: datetime = field(default=START)
-
-    def now(self) -> datetime:
-        return self.moment
-
-
 def building_file(tmp_path: Path, faults: str = "") -> Path:
-    units = "".join(
-        f'[[units]]\nunit_id = "{u}"\nfloor = {f}\narea_m2 = 60\nrooms = 2\noccupants = {n}\n'
-        f'  [[units.meters]]\n  kind = "water_m3"\n  device = "generic_water_u32"\n'
-        f"  device_id = {d}\n  initial_total = 100.0\n"
-        for u, (f, n, d) in UNITS.items()
-    )
-    lift = f'[[elevators]]\nelevator_id = "L1"\ndevice_id = {LIFT_ID}\nfloors = {list(FLOORS)}\n'
-    path = tmp_path / "building.toml"
-    path.write_text('[building]\nid = "lifted"\n' + units + lift + faults, encoding="utf-8")
-    return path
+    return lift_building_file(tmp_path, UNITS, FLOORS, LIFT_ID, rooms=2, faults=faults)
 
 
 def gateway_file(tmp_path: Path, port: int) -> Path:
@@ -89,7 +72,7 @@ async def poll_at(
 async def polls(
     tmp_path: Path, faults: str, hours: list[float]
 ) -> list[tuple[list[Sample], float]]:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     building = load_building_config(building_file(tmp_path, faults))
     server = BuildingServer(building, clock, seed=1, host="127.0.0.1", port=0)
     await server.start()

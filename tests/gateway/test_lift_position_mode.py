@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,6 +35,8 @@ from gateway.store import GatewayStore, MeterSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
 from simclock import SimClock
+from tests.gateway.lift_building import lift_building_file
+from tests.stepped_clock import SteppedClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,28 +57,8 @@ UNITS = {
 REPORT_EVERY_S = 600.0
 
 
-@dataclass
-class SteppedClock:
-    """Building time, moved by the test: the simulator and the gateway read the same instant."""
-
-    start: datetime = START
-    moment: datetime = field(default=START)
-
-    def now(self) -> datetime:
-        return self.moment
-
-
 def building_file(tmp_path: Path, faults: str = "") -> Path:
-    units = "".join(
-        f'[[units]]\nunit_id = "{u}"\nfloor = {f}\narea_m2 = 60\nrooms = 3\noccupants = {n}\n'
-        f'  [[units.meters]]\n  kind = "water_m3"\n  device = "generic_water_u32"\n'
-        f"  device_id = {d}\n  initial_total = 100.0\n"
-        for u, (f, n, d) in UNITS.items()
-    )
-    lift = f'[[elevators]]\nelevator_id = "L1"\ndevice_id = {LIFT_ID}\nfloors = {list(FLOORS)}\n'
-    path = tmp_path / "building.toml"
-    path.write_text('[building]\nid = "lifted"\n' + units + lift + faults, encoding="utf-8")
-    return path
+    return lift_building_file(tmp_path, UNITS, FLOORS, LIFT_ID, rooms=3, faults=faults)
 
 
 def gateway_file(tmp_path: Path, port: int, interval_s: float = REPORT_EVERY_S) -> Path:
@@ -189,7 +170,7 @@ async def test_position_mode_counts_the_stops_the_simulated_car_made(tmp_path: P
     expected = stops_seen_by_position(model, begin, end)
     assert sum(expected.values()) >= 5
 
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     async with serving(tmp_path, clock) as server, gateway_bus(tmp_path, server.port, clock) as bus:
         (watcher,) = bus.positions
         assert bus.elevators == ()  # the counting round does not read this lift
@@ -231,7 +212,7 @@ async def test_a_silent_terminal_loses_samples_not_the_count(
     )
     expected = stops_seen_by_position(model, begin, end)
 
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     caplog.set_level(logging.INFO, logger="gateway.lift_position_poller")
     async with (
         serving(tmp_path, clock, silent) as server,
@@ -279,7 +260,7 @@ async def test_a_restart_reads_as_a_reset_not_as_a_jump(tmp_path: Path) -> None:
 
     first_run = moments(day_start - timedelta(minutes=10), down)
     second_run = moments(up, day_end)
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     stored: list[ElevatorSample] = []
     async with serving(tmp_path, clock) as server:
         async with gateway_bus(tmp_path, server.port, clock) as bus:
