@@ -21,7 +21,7 @@ from gateway.store import MeterSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
 from simclock import SimClock
-from tests.gateway.lift_building import lift_building_file
+from tests.gateway.lift_building import lift_building_file, lift_gateway_file
 from tests.stepped_clock import SteppedClock
 
 pytestmark = pytest.mark.timeout(60)
@@ -39,24 +39,7 @@ def building_file(tmp_path: Path, faults: str = "") -> Path:
 
 
 def gateway_file(tmp_path: Path, port: int) -> Path:
-    units = "".join(
-        f'[[units]]\nunit_id = "{u}"\nfloor = {f}\narea_m2 = 60\nrooms = 2\n'
-        f'  [[units.meters]]\n  kind = "water_m3"\n  bus = "conv"\n  device_id = {d}\n'
-        '  profile = "generic_water_u32"\n'
-        for u, (f, _, d) in UNITS.items()
-    )
-    lift = (
-        f'[[elevators]]\nelevator_id = "L1"\nbus = "conv"\ndevice_id = {LIFT_ID}\n'
-        f"floors = {list(FLOORS)}\n"
-    )
-    path = tmp_path / "gateway.toml"
-    path.write_text(
-        '[gateway]\nid = "gw"\nkey_file = "k.pem"\n'
-        f'[[modbus_tcp]]\nname = "conv"\nhost = "127.0.0.1"\nport = {port}\n'
-        "timeout_s = 0.5\nretries = 0\n" + units + lift,
-        encoding="utf-8",
-    )
-    return path
+    return lift_gateway_file(tmp_path, port, UNITS, FLOORS, LIFT_ID, rooms=2)
 
 
 async def poll_at(

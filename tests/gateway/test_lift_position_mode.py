@@ -35,7 +35,7 @@ from gateway.store import GatewayStore, MeterSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
 from simclock import SimClock
-from tests.gateway.lift_building import lift_building_file
+from tests.gateway.lift_building import lift_building_file, lift_gateway_file
 from tests.stepped_clock import SteppedClock
 
 pytestmark = pytest.mark.timeout(60)
@@ -62,25 +62,16 @@ def building_file(tmp_path: Path, faults: str = "") -> Path:
 
 
 def gateway_file(tmp_path: Path, port: int, interval_s: float = REPORT_EVERY_S) -> Path:
-    units = "".join(
-        f'[[units]]\nunit_id = "{u}"\nfloor = {f}\narea_m2 = 60\nrooms = 3\n'
-        f'  [[units.meters]]\n  kind = "water_m3"\n  bus = "conv"\n  device_id = {d}\n'
-        '  profile = "generic_water_u32"\n'
-        for u, (f, _, d) in UNITS.items()
+    return lift_gateway_file(
+        tmp_path,
+        port,
+        UNITS,
+        FLOORS,
+        LIFT_ID,
+        rooms=3,
+        lift_options='mode = "position"\nposition_poll_s = 2.0\n',
+        sections=f"[polling]\ninterval_s = {interval_s}\n",
     )
-    lift = (
-        f'[[elevators]]\nelevator_id = "L1"\nbus = "conv"\ndevice_id = {LIFT_ID}\n'
-        f'floors = {list(FLOORS)}\nmode = "position"\nposition_poll_s = 2.0\n'
-    )
-    path = tmp_path / "gateway.toml"
-    path.write_text(
-        '[gateway]\nid = "gw"\nkey_file = "k.pem"\n'
-        f"[polling]\ninterval_s = {interval_s}\n"
-        f'[[modbus_tcp]]\nname = "conv"\nhost = "127.0.0.1"\nport = {port}\n'
-        "timeout_s = 0.5\nretries = 0\n" + units + lift,
-        encoding="utf-8",
-    )
-    return path
 
 
 def lift_model(tmp_path: Path) -> LiftModel:
