@@ -118,6 +118,9 @@ class DecisionSection(_Frozen):
 class CounterLimitsSection(_Frozen):
     max_rate_per_hour: float = Field(gt=0)
     reset_below: float = Field(default=1.0, ge=0)
+    max_reset_hours: float = Field(
+        default=2.0, gt=0, description="a reset after a longer gap leaves the gap unknown"
+    )
 
 
 def _default_limits() -> dict[str, CounterLimitsSection]:
@@ -164,6 +167,7 @@ class DetectionConfig(_Frozen):
                 max_rate_per_hour=limits[kind].max_rate_per_hour,
                 rollover_at=rollover_at.get(kind),
                 reset_below=limits[kind].reset_below,
+                max_reset_hours=limits[kind].max_reset_hours,
             )
             for kind in METER_KINDS
         }

@@ -14,7 +14,10 @@ recordings take them as they are. Counting starts from zero with the gateway: af
 counts fall back to zero, which the core reads as a counter reset (``gateway.core.counters``),
 never as negative or huge stops. The first report, the zeros, is made at once so that the fall
 is stored before any stop is counted on top of it. A read failure is logged once per state
-change and costs only the samples missed; the watch is kept.
+change and costs only the samples missed; the watch is kept. A terminal silent for longer than
+a report interval is another matter: what the car did meanwhile is unknown, so counting starts
+again from zero, as after a restart, and a long silence becomes a gap in the day
+(``max_reset_hours``) rather than hours without a stop.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class LiftPositionPoller:
         self._report_every = timedelta(seconds=report_every_s)
         self._report_due: datetime | None = None  # None: at the next answered sample
         self._failing = False
+        self._last_answer: datetime | None = None
         self._floors_not_served: set[int] = set()
 
     async def poll_once(self) -> list[ElevatorSample]:
@@ -85,9 +89,24 @@ class LiftPositionPoller:
         if self._failing:
             log.info("%s device %d answers again", self._link.bus.name, lift.device_id)
             self._failing = False
+        self._count_again_after_silence()
         self._check_served(sample.car_floor)
         self.watch = watch_car(self.watch, sample)
         return True
+
+    def _count_again_after_silence(self) -> None:
+        now = self._clock.now()
+        silent = None if self._last_answer is None else now - self._last_answer
+        self._last_answer = now
+        if silent is None or silent <= self._report_every:
+            return
+        log.info(
+            "lift %s was silent for %.0f min: its stops are counted again from zero",
+            self.lift.elevator_id,
+            silent / timedelta(minutes=1),
+        )
+        self.watch = CarWatch()
+        self._report_due = None
 
     def report(self) -> list[ElevatorSample]:
         """Every served floor's stops counted so far, as a counting terminal's cumulative

@@ -8,6 +8,10 @@ Each pair of valid readings gives one :class:`Delta`, flagged with what happened
 - ``reset``: the total fell to near zero (below ``reset_below``): the meter was replaced or
   cleared. The new meter counted from zero at some unknown moment between the two readings, so
   the new total is the consumption if that is plausible for the interval, else 0;
+- ``reset_in_gap``: the same, but over an interval longer than ``max_reset_hours``: what was
+  used between the last reading of the old count and the restart is unknown, and too long to
+  be read as nothing (a gateway counting lift stops itself starts again from zero after it was
+  down for hours). Excluded, so the interval is a gap, not an idle spell;
 - ``negative``: the total fell otherwise (a swapped meter, a misread): excluded;
 - ``implausible``: more than ``max_rate_per_hour`` for the interval (a glitch): excluded;
 - ``invalid``: a reading that is NaN, infinite, negative or not later than the previous valid
@@ -33,6 +37,7 @@ _FLAT_TOLERANCE = 1e-9  # relative float noise on a total that should not count 
 class DeltaFlag(StrEnum):
     OK = "ok"
     RESET = "reset"
+    RESET_IN_GAP = "reset_in_gap"
     ROLLOVER = "rollover"
     NEGATIVE = "negative"
     IMPLAUSIBLE = "implausible"
@@ -66,6 +71,7 @@ class CounterLimits:
     max_rate_per_hour: float
     rollover_at: float | None = None
     reset_below: float = 1.0
+    max_reset_hours: float = 2.0  # a longer interval around a reset is a gap (see above)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_rate_per_hour) and self.max_rate_per_hour > 0):
@@ -76,6 +82,8 @@ class CounterLimits:
             raise ValueError(f"rollover_at must be > 0, not {self.rollover_at}")
         if not (math.isfinite(self.reset_below) and self.reset_below >= 0):
             raise ValueError(f"reset_below must be >= 0, not {self.reset_below}")
+        if not (math.isfinite(self.max_reset_hours) and self.max_reset_hours > 0):
+            raise ValueError(f"max_reset_hours must be > 0, not {self.max_reset_hours}")
 
 
 def consumption_deltas(readings: Sequence[Reading], limits: CounterLimits) -> list[Delta]:
@@ -116,5 +124,7 @@ def _delta(before: Reading, after: Reading, limits: CounterLimits) -> Delta:
         if wrapped <= ceiling:
             return delta(wrapped, DeltaFlag.ROLLOVER)
     if after.total < limits.reset_below:
+        if hours > limits.max_reset_hours:
+            return delta(0.0, DeltaFlag.RESET_IN_GAP)
         return delta(after.total if after.total <= ceiling else 0.0, DeltaFlag.RESET)
     return delta(0.0, DeltaFlag.NEGATIVE)

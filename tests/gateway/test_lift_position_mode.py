@@ -1,7 +1,8 @@
 """Lifts in position mode, live: the simulator serves a lift terminal (pymodbus server) whose car
 stops where its counters tick, and the gateway's position poller (pymodbus client, sharing the
 bus with the meters) samples the car's floor and door and counts the stops. What it counts is
-what the simulated car did; a silent terminal loses samples, never the count; after a restart
+what the simulated car did; a terminal silent for a few seconds loses samples, never the count,
+and one silent for longer than a report makes the count start again from zero; after a restart
 the counts start again from zero, and the day closer reads that as a reset, not as a jump; the
 daemon runs the watch as a named task and records its counters like a counting terminal's."""
 
@@ -225,6 +226,43 @@ async def test_a_silent_terminal_loses_samples_not_the_count(
     messages = [r.getMessage() for r in caplog.records]
     assert len([m for m in messages if "(lift L1); will keep trying" in m]) == 1
     assert len([m for m in messages if f"conv device {LIFT_ID} answers again" in m]) == 1
+
+
+async def test_a_terminal_silent_longer_than_a_report_counts_again_from_zero(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Twenty minutes without an answer: what the car did meanwhile is unknown, so the next
+    report is zeros (a reset, which the day reads as a gap once it is long) and what is counted
+    after it is what the car did after the silence."""
+    begin = MORNING
+    quiet, loud = begin + timedelta(minutes=10), begin + timedelta(minutes=30)
+    end = loud + timedelta(minutes=30)
+    from_day = (quiet - START).total_seconds() / 86_400
+    to_day = (loud - START).total_seconds() / 86_400
+    silent = (
+        f'[[faults]]\ndevice_id = {LIFT_ID}\nkind = "silent"\n'
+        f"from_day = {from_day!r}\nto_day = {to_day!r}\n"
+    )
+    model = lift_model(tmp_path)
+    clock = SteppedClock(START)
+    caplog.set_level(logging.INFO, logger="gateway.lift_position_poller")
+    async with (
+        serving(tmp_path, clock, silent) as server,
+        gateway_bus(tmp_path, server.port, clock) as bus,
+    ):
+        (watcher,) = bus.positions
+        await watch(watcher, clock, every(begin, quiet - timedelta(seconds=2), 2.0))
+        assert sum(watcher.watch.stops.values()) > 0
+        clock.moment = quiet + timedelta(minutes=5)
+        assert await watcher.poll_once() == []
+        answered_again = loud + timedelta(seconds=1)
+        reports = await watch(watcher, clock, every(answered_again, end, 2.0))
+
+    first = [s for s in reports if s.ts == answered_again]
+    assert by_floor(first) == dict.fromkeys(FLOORS, 0.0)
+    assert dict(watcher.watch.stops) == stops_seen_by_position(model, answered_again, end)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("lift L1 was silent for 20 min" in m for m in messages)
 
 
 async def test_a_restart_reads_as_a_reset_not_as_a_jump(tmp_path: Path) -> None:

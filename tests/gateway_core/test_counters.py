@@ -15,6 +15,7 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 WATER = CounterLimits(max_rate_per_hour=3.0, reset_below=1.0)  # 0.75 m3 per 15 minutes at most
 WRAPPING = CounterLimits(max_rate_per_hour=3.0, rollover_at=10_000.0, reset_below=1.0)
 OK, RESET, ROLLOVER = DeltaFlag.OK, DeltaFlag.RESET, DeltaFlag.ROLLOVER
+RESET_IN_GAP = DeltaFlag.RESET_IN_GAP
 NEGATIVE, IMPLAUSIBLE, INVALID = DeltaFlag.NEGATIVE, DeltaFlag.IMPLAUSIBLE, DeltaFlag.INVALID
 NAN, INF = math.nan, math.inf
 
@@ -36,6 +37,10 @@ CASES = [
     ("reset: new meter counts from zero", WATER, [(0, 523.4), (15, 0.05), (30, 0.15)],
      [(0, 15, 0.05, RESET), (15, 30, 0.1, OK)]),
     ("reset never spikes", WATER, [(0, 523.4), (15, 0.9)], [(0, 15, 0.0, RESET)]),
+    ("a reset after hours without readings is a gap", WATER, [(0, 523.4), (300, 0.0), (315, 0.1)],
+     [(0, 300, 0.0, RESET_IN_GAP), (300, 315, 0.1, OK)]),
+    ("a reset two hours after the last reading still counts", WATER, [(0, 523.4), (120, 0.4)],
+     [(0, 120, 0.4, RESET)]),
     ("negative", WATER, [(0, 100.0), (15, 90.0), (30, 90.1)],
      [(0, 15, 0.0, NEGATIVE), (15, 30, 0.1, OK)]),
     ("implausible spike costs two intervals", WATER, [(0, 100.0), (15, 150.0), (30, 100.2)],
@@ -90,6 +95,7 @@ def test_usable_flags(flag: DeltaFlag, usable: bool) -> None:
         ({"max_rate_per_hour": math.nan}, "max_rate_per_hour must be > 0"),
         ({"max_rate_per_hour": 1.0, "rollover_at": 0.0}, "rollover_at must be > 0"),
         ({"max_rate_per_hour": 1.0, "reset_below": -1.0}, "reset_below must be >= 0"),
+        ({"max_rate_per_hour": 1.0, "max_reset_hours": 0.0}, "max_reset_hours must be > 0"),
     ],
 )
 def test_limits_are_checked(kwargs: dict[str, float], message: str) -> None:

@@ -36,6 +36,19 @@ def test_floor_stops_add_up_over_elevators_and_survive_a_counter_reset() -> None
     assert floor_stops_day({}, 5, DAY, CST) is None
 
 
+def test_a_lift_counter_restarted_after_hours_down_leaves_a_gap_not_an_idle_spell() -> None:
+    # A gateway counting stops itself (position mode) was down 10:00-14:00 and counts from
+    # zero again: the four hours are unknown, and the day is the rest scaled up, not 20 stops.
+    def restarted(reading: Reading) -> Reading | None:
+        hour = (reading.ts - MIDNIGHT) / timedelta(hours=1)
+        if 10 < hour < 14:
+            return None
+        return reading if hour <= 10 else Reading(reading.ts, reading.total - 1000.0 - 14.0)
+
+    readings = [r for r in map(restarted, counter(1.0)) if r is not None]
+    assert floor_stops_day({"A": readings}, 5, DAY, CST) == pytest.approx(24.0, abs=0.3)
+
+
 @pytest.mark.parametrize(
     ("floor_stops", "floor", "neighbours", "persons"),
     [
