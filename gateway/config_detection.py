@@ -103,6 +103,8 @@ class DecisionSection(_Frozen):
     unlearned_sustain_days: int = Field(default=7, ge=1)
     # When the household's credentials stopped opening the door and others took over.
     newcomer_sustain_days: int = Field(default=2, ge=1)
+    # ... or when the flat stood empty this few days before (0: never).
+    moved_in_within_days: int = Field(default=4, ge=0, le=31)
 
     @model_validator(mode="after")
     def _reference_below_threshold(self) -> DecisionSection:

@@ -85,6 +85,9 @@ class DecisionParams:
     # When the household's credentials have stopped opening the door and others have taken
     # over (``core.residents``), the surge is not a visit: there is nobody left to visit.
     newcomer_sustain_days: int = 2
+    # A crowd arriving this few days after the flat stood empty (``core.baselines``) is a new
+    # household moving in, not a visit: it waits ``newcomer_sustain_days`` too. 0: never.
+    moved_in_within_days: int = 4
 
 
 class CasePhase(StrEnum):

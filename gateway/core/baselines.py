@@ -15,7 +15,10 @@ a day) is not read as more people in one flat:
   stays busy must stay busy);
 - the ratios of the unit to its baseline and to the building's median per square metre are kept
   as evidence: an inspector reads "water 4.1 times its own baseline and 3.6 times the
-  building's median for its size".
+  building's median for its size";
+- the **last day the flat stood empty** (its water meter counted less than a vacant flat's
+  ``min_baseline``) is remembered: a crowd that arrives in a flat that was just empty is a new
+  household moving in, not guests of the one that lives there (``core.building_day``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from gateway.core.daily_usage import METER_KINDS, DailyUsage
 from gateway.core.residents import Residents
@@ -41,17 +45,20 @@ class BaselineParams:
 @dataclass(frozen=True, slots=True)
 class UnitBaseline:
     """What one unit learned about itself; ``learned`` holds the medians once complete,
-    ``residents`` the door-lock credentials of its household (``core.residents``)."""
+    ``residents`` the door-lock credentials of its household (``core.residents``),
+    ``last_empty`` the last day nobody used water there (:func:`note_empty`)."""
 
     samples: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     learned: Mapping[str, float] = field(default_factory=dict)
     residents: Residents = field(default_factory=Residents)
+    last_empty: date | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
             "samples": {k: list(v) for k, v in self.samples.items()},
             "learned": dict(self.learned),
             "residents": self.residents.to_dict(),
+            "last_empty": None if self.last_empty is None else self.last_empty.isoformat(),
         }
 
     @classmethod
@@ -66,9 +73,19 @@ class UnitBaseline:
                 samples={str(k): tuple(float(x) for x in v) for k, v in samples.items()},
                 learned={str(k): float(v) for k, v in learned.items()},
                 residents=Residents.from_dict(data.get("residents")),
+                last_empty=_read_day(data.get("last_empty")),
             )
         except (TypeError, ValueError):
             return cls()
+
+
+def _read_day(value: object) -> date | None:
+    """An ISO day as :meth:`UnitBaseline.to_dict` wrote it; ``None`` for anything else (stored
+    before the field existed, or damaged: a missed empty day only means a longer wait)."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def learn(baseline: UnitBaseline, usage: DailyUsage, params: BaselineParams) -> UnitBaseline:
@@ -84,7 +101,17 @@ def learn(baseline: UnitBaseline, usage: DailyUsage, params: BaselineParams) -> 
     if days < params.learn_days:
         return replace(baseline, samples=samples)
     learned = {kind: statistics.median(values) for kind, values in samples.items() if values}
-    return UnitBaseline(samples={}, learned=learned, residents=baseline.residents)
+    return replace(baseline, samples={}, learned=learned)
+
+
+def note_empty(baseline: UnitBaseline, usage: DailyUsage, params: BaselineParams) -> UnitBaseline:
+    """``baseline`` remembering ``usage.day`` when the flat stood empty that day: its water
+    meter counted less than a vacant flat's ``min_baseline`` (a day without water is unknown,
+    not empty)."""
+    water = usage.water_m3
+    if water is None or water >= params.min_baseline["water_m3"]:
+        return baseline
+    return replace(baseline, last_empty=usage.day)
 
 
 def common_factors(

@@ -45,6 +45,7 @@ from gateway.core.baselines import (
     common_factors,
     deflate,
     learn,
+    note_empty,
     ratio_to_baseline,
     ratio_to_building,
 )
@@ -164,7 +165,9 @@ def close_building_day(
             legal_cap=legal_cap(unit.facts.rooms, unit.facts.area_m2, settings.rules),
             context=_context(usages, areas, i, unit.baseline, factors, settings.baselines),
         )
-        baseline = learn(unit.baseline, usages[i], settings.baselines)
+        baseline = note_empty(
+            learn(unit.baseline, usages[i], settings.baselines), usages[i], settings.baselines
+        )
         # Only an ordinary day teaches who lives here: on a day over the cap the people at the
         # door may be guests or a crowd that moved in while the baseline was being learned.
         ordinary_day = observe(assessment, settings.decision)[0] is not Observation.OVER
@@ -203,21 +206,33 @@ def overcrowding_wait_days(
     lock_days: Sequence[LockDay] | None,
     decision: DecisionParams,
     residents: ResidentParams,
+    day: date | None = None,
 ) -> int:
-    """Days with evidence an overcrowding case needs before it is raised, by what is known of
-    the unit (``DecisionParams.wait_days``).
+    """Days with evidence an overcrowding case needs before it is raised on ``day``, by what is
+    known of the unit (``DecisionParams.wait_days``).
 
     A crowd and a visit look alike for a few days; what tells them apart is who is there and
     how long it lasts. While the household's own credentials still open the door, or while the
     unit's baseline is still being learned (nobody knows the household yet), a surge may be
-    guests: wait long enough for a visit to end. Otherwise ``sustain_days``."""
-    if not baseline.learned:
-        return max(decision.sustain_days, decision.unlearned_sustain_days)
+    guests: wait long enough for a visit to end. When the household's credentials stopped and
+    strangers' took over, or the flat stood empty a few days before (nobody to visit), the
+    surge is a new household: ``newcomer_sustain_days``. Otherwise ``sustain_days``."""
     if residents_present(baseline.residents, lock_days, residents):
         return max(decision.sustain_days, decision.resident_sustain_days)
-    if newcomers_only(baseline.residents, lock_days, residents):
+    if newcomers_only(baseline.residents, lock_days, residents) or _moved_in(
+        baseline, day, decision
+    ):
         return min(decision.sustain_days, decision.newcomer_sustain_days)
+    if not baseline.learned:
+        return max(decision.sustain_days, decision.unlearned_sustain_days)
     return decision.sustain_days
+
+
+def _moved_in(baseline: UnitBaseline, day: date | None, decision: DecisionParams) -> bool:
+    """The flat stood empty within ``moved_in_within_days`` before ``day``."""
+    if day is None or baseline.last_empty is None:
+        return False
+    return 0 <= (day - baseline.last_empty).days <= decision.moved_in_within_days
 
 
 def _step_cases(
@@ -230,7 +245,7 @@ def _step_cases(
     overcrowding = replace(
         settings.decision,
         wait_days=overcrowding_wait_days(
-            baseline, unit.lock_days, settings.decision, settings.residents
+            baseline, unit.lock_days, settings.decision, settings.residents, assessment.day
         ),
     )
     judges: list[tuple[str, DecisionParams, Judge]] = [

@@ -3,6 +3,7 @@ flat does alone is kept."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -13,6 +14,7 @@ from gateway.core.baselines import (
     common_factors,
     deflate,
     learn,
+    note_empty,
     ratio_to_baseline,
     ratio_to_building,
 )
@@ -79,3 +81,20 @@ def test_ratio_to_the_building_is_per_square_metre() -> None:
     areas = [40.0, 80.0, 60.0, 45.0]  # 0.005 m3 per m2 for the first three, 0.02 for the last
     assert ratio_to_building(today, areas, 3, "water_m3") == pytest.approx(0.02 / 0.005)
     assert ratio_to_building(today[:2], areas[:2], 0, "water_m3") is None
+
+
+def test_the_last_day_without_water_is_remembered_and_survives_the_store() -> None:
+    baseline = UnitBaseline()
+    assert note_empty(baseline, usage(0.01, 0.8), PARAMS).last_empty == DAY  # fridge only
+    assert note_empty(baseline, usage(0.12, 0.8), PARAMS) is baseline  # somebody showered
+    assert note_empty(baseline, usage(None, 0.0), PARAMS) is baseline  # unknown, not empty
+    emptied = note_empty(baseline, usage(0.0, 0.8), PARAMS)
+    # Learning the baseline keeps it, and so does the store.
+    for water in (0.20, 0.30, 0.26):
+        emptied = learn(emptied, usage(water, 5.0), PARAMS)
+    assert emptied.learned and emptied.last_empty == DAY
+    assert UnitBaseline.from_dict(emptied.to_dict()) == emptied
+    # Stored before the field existed, or damaged: no empty day known, nothing else lost.
+    for stored in ({}, {"last_empty": "yesterday"}, {"last_empty": 3}):
+        data = {k: v for k, v in emptied.to_dict().items() if k != "last_empty"} | stored
+        assert UnitBaseline.from_dict(data) == replace(emptied, last_empty=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -134,18 +135,23 @@ HOUSEHOLD_LEARNED = UnitBaseline(
 
 
 def first_alert_day(
-    at_the_door: list[str], baseline: UnitBaseline = HOUSEHOLD_LEARNED
+    at_the_door: list[str] | None, baseline: UnitBaseline = HOUSEHOLD_LEARNED
 ) -> int | None:
     """Close ten crowded days of a 44 m2 one-room flat (by default one whose household, mum and
-    dad, was learned); ``at_the_door`` opens the door every day. The day index of the first
-    overcrowding alert."""
+    dad, was learned); ``at_the_door`` opens the door every day (``None``: the flat has no
+    lock). The day index of the first overcrowding alert."""
     states: dict[str, CaseState] = {}
     window: list[LockDay] = []
     for n in range(10):
         day = DAY0 + timedelta(days=n)
-        window = [*window, lock_day(n, *at_the_door)][-7:]
+        window = [*window, lock_day(n, *(at_the_door or []))][-7:]
         unit = UnitDayInputs(
-            UnitFacts("0302", 3, 44.0, 1), crowded_day(day), LIMITS, states, window, baseline
+            UnitFacts("0302", 3, 44.0, 1),
+            crowded_day(day),
+            LIMITS,
+            states,
+            None if at_the_door is None else window,
+            baseline,
         )
         closed_at = datetime.combine(day + timedelta(days=1), time(0, 10), tzinfo=CST)
         (result,) = close_building_day([unit], day, CST, SETTINGS, closed_at)
@@ -181,13 +187,35 @@ def test_a_crowd_that_moves_in_while_the_baseline_is_learned_is_not_the_househol
         (HOUSEHOLD_LEARNED, ["renter-1", "renter-2"], 2),  # strangers took over
         (HOUSEHOLD_LEARNED, [], 3),  # no lock, or nobody used it: the configured wait
         (UnitBaseline(learned={"water_m3": 0.24}), ["r1"], 3),  # learned, no credentials
+        # The flat stood empty three days before: nobody there to visit, a household moved in,
+        (replace(HOUSEHOLD_LEARNED, last_empty=DAY0 + timedelta(days=18)), [], 2),
+        (UnitBaseline(last_empty=DAY0 + timedelta(days=20)), [], 2),  # learned or not,
+        # unless the household's own credentials still open the door,
+        (replace(HOUSEHOLD_LEARNED, last_empty=DAY0 + timedelta(days=20)), ["mum", "g"], 7),
+        # or the empty day was long ago (moved_in_within_days).
+        (replace(HOUSEHOLD_LEARNED, last_empty=DAY0 + timedelta(days=16)), [], 3),
     ],
 )
 def test_the_wait_before_a_case_depends_on_what_is_known_of_the_household(
     baseline: UnitBaseline, at_the_door: list[str], sustain: int
 ) -> None:
     decision = DecisionParams(
-        sustain_days=3, resident_sustain_days=7, unlearned_sustain_days=7, newcomer_sustain_days=2
+        sustain_days=3,
+        resident_sustain_days=7,
+        unlearned_sustain_days=7,
+        newcomer_sustain_days=2,
+        moved_in_within_days=4,
     )
     lock_days = [lock_day(20, *at_the_door), lock_day(21, *at_the_door)] if at_the_door else None
-    assert overcrowding_wait_days(baseline, lock_days, decision, PARAMS) == sustain
+    today = DAY0 + timedelta(days=21)
+    assert overcrowding_wait_days(baseline, lock_days, decision, PARAMS, today) == sustain
+
+
+def test_a_crowd_in_a_flat_that_just_stood_empty_is_raised_as_soon_as_strangers() -> None:
+    # No lock: only the meters. The household moved out and the flat stood empty the day
+    # before the crowd came; the second over day raises, as for strangers at the door.
+    household_gone = replace(
+        HOUSEHOLD_LEARNED, residents=Residents(), last_empty=DAY0 - timedelta(days=1)
+    )
+    assert first_alert_day(None, household_gone) == 1
+    assert first_alert_day(None, replace(household_gone, last_empty=None)) == 2
