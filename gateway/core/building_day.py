@@ -28,6 +28,7 @@ from datetime import date, datetime, tzinfo
 from gateway.core.alert_body import UnitFacts, build_alert_body
 from gateway.core.alert_decision import (
     OVERCROWDING,
+    CasePhase,
     CaseState,
     DayAssessment,
     Decision,
@@ -206,21 +207,21 @@ def overcrowding_wait_days(
     lock_days: Sequence[LockDay] | None,
     decision: DecisionParams,
     residents: ResidentParams,
-    day: date | None = None,
+    surge_began: date | None = None,
 ) -> int:
-    """Days with evidence an overcrowding case needs before it is raised on ``day``, by what is
-    known of the unit (``DecisionParams.wait_days``).
+    """Days with evidence an overcrowding case needs before it is raised, by what is known of
+    the unit (``DecisionParams.wait_days``); ``surge_began`` is the first day of the suspicion.
 
     A crowd and a visit look alike for a few days; what tells them apart is who is there and
     how long it lasts. While the household's own credentials still open the door, or while the
     unit's baseline is still being learned (nobody knows the household yet), a surge may be
     guests: wait long enough for a visit to end. When the household's credentials stopped and
-    strangers' took over, or the flat stood empty a few days before (nobody to visit), the
-    surge is a new household: ``newcomer_sustain_days``. Otherwise ``sustain_days``."""
+    strangers' took over, or the flat stood empty a few days before the surge began (nobody to
+    visit), it is a new household: ``newcomer_sustain_days``. Otherwise ``sustain_days``."""
     if residents_present(baseline.residents, lock_days, residents):
         return max(decision.sustain_days, decision.resident_sustain_days)
     if newcomers_only(baseline.residents, lock_days, residents) or _moved_in(
-        baseline, day, decision
+        baseline, surge_began, decision
     ):
         return min(decision.sustain_days, decision.newcomer_sustain_days)
     if not baseline.learned:
@@ -228,11 +229,18 @@ def overcrowding_wait_days(
     return decision.sustain_days
 
 
-def _moved_in(baseline: UnitBaseline, day: date | None, decision: DecisionParams) -> bool:
-    """The flat stood empty within ``moved_in_within_days`` before ``day``."""
-    if day is None or baseline.last_empty is None:
+def _moved_in(baseline: UnitBaseline, surge_began: date | None, decision: DecisionParams) -> bool:
+    """The flat stood empty within ``moved_in_within_days`` before the surge began."""
+    if surge_began is None or baseline.last_empty is None:
         return False
-    return 0 <= (day - baseline.last_empty).days <= decision.moved_in_within_days
+    return 0 <= (surge_began - baseline.last_empty).days <= decision.moved_in_within_days
+
+
+def _surge_began(state: CaseState | None, today: date) -> date:
+    """The first day of the unit's current suspicion of a crowd, or ``today`` if none."""
+    if state is not None and state.phase is CasePhase.SUSPECT and state.opened_on is not None:
+        return state.opened_on
+    return today
 
 
 def _step_cases(
@@ -245,7 +253,11 @@ def _step_cases(
     overcrowding = replace(
         settings.decision,
         wait_days=overcrowding_wait_days(
-            baseline, unit.lock_days, settings.decision, settings.residents, assessment.day
+            baseline,
+            unit.lock_days,
+            settings.decision,
+            settings.residents,
+            _surge_began(unit.states.get(OVERCROWDING), assessment.day),
         ),
     )
     judges: list[tuple[str, DecisionParams, Judge]] = [

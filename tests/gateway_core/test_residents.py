@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 
 from gateway.core.alert_body import UnitFacts
-from gateway.core.alert_decision import OVERCROWDING, CaseState, DecisionParams
+from gateway.core.alert_decision import OVERCROWDING, CasePhase, CaseState, DecisionParams
 from gateway.core.baselines import UnitBaseline
 from gateway.core.building_day import (
     DetectorSettings,
@@ -219,3 +219,28 @@ def test_a_crowd_in_a_flat_that_just_stood_empty_is_raised_as_soon_as_strangers(
     )
     assert first_alert_day(None, household_gone) == 1
     assert first_alert_day(None, replace(household_gone, last_empty=None)) == 2
+
+
+def test_the_flat_stood_empty_before_the_surge_began_not_before_today() -> None:
+    # A slow crowd: its suspicion began two days after the flat stood empty, four days ago, and
+    # has one day of evidence so far. The empty day is six days before today, yet the surge is
+    # still a household moving in: the second day with evidence raises it.
+    suspicion = CaseState(CasePhase.SUSPECT, 1, DAY0 - timedelta(days=4), 0, None, (), 1.0)
+    baseline = replace(
+        HOUSEHOLD_LEARNED, residents=Residents(), last_empty=DAY0 - timedelta(days=6)
+    )
+    unit = UnitDayInputs(
+        UnitFacts("0302", 3, 44.0, 1),
+        crowded_day(DAY0),
+        LIMITS,
+        {OVERCROWDING: suspicion},
+        None,
+        baseline,
+    )
+    closed_at = datetime.combine(DAY0 + timedelta(days=1), time(0, 10), tzinfo=CST)
+    (result,) = close_building_day([unit], DAY0, CST, SETTINGS, closed_at)
+    assert [a["kind"] for a in result.alerts] == [OVERCROWDING]
+    # An empty day five days before the surge began is too long before it: the usual wait.
+    late = replace(unit, baseline=replace(baseline, last_empty=DAY0 - timedelta(days=9)))
+    (result,) = close_building_day([late], DAY0, CST, SETTINGS, closed_at)
+    assert result.alerts == []
