@@ -88,7 +88,7 @@ class DoorSection(_Frozen):
 
 
 class DecisionSection(_Frozen):
-    sustain_days: int = Field(default=3, ge=1)
+    sustain_days: int = Field(default=4, ge=1)
     clear_days: int = Field(default=5, ge=1)
     min_confidence: float = Field(default=0.75, gt=0, lt=1)
     update_every_days: int = Field(default=7, ge=1)
