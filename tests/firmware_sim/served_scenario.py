@@ -1,17 +1,20 @@
 """A scenario served on loopback for a test: every converter of ``scenario_servers`` listening
-on a block of free consecutive ports, on a clock the test steps (time is set, never slept)."""
+on a block of free consecutive ports, on a clock the test steps (time is set, never slept), and
+the gateway configuration that reads it."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from firmware_sim.modbus_server import MeterServer, ModbusServerError
-from firmware_sim.scenario_serving import scenario_servers
+from firmware_sim.scenario_serving import gateway_config_toml, scenario_servers
 from firmware_sim.scenarios import Scenario
+from gateway.config import GatewayConfig, load_gateway_config
 from tests.conftest import free_port_block
 from tests.stepped_clock import SteppedClock
 
@@ -46,3 +49,14 @@ async def serving(scenario: Scenario) -> AsyncIterator[Served]:
                 await server.stop()
         return
     pytest.fail("no block of free loopback ports found")
+
+
+def gateway_config(scenario: Scenario, tmp_path: Path, base_port: int) -> GatewayConfig:
+    """The gateway.toml ``firmware-sim scenario gateway-config`` writes for ``scenario`` served
+    from ``base_port``, loaded as the daemon loads it."""
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        gateway_config_toml(scenario, host="127.0.0.1", base_port=base_port, gateway_id="gw"),
+        encoding="utf-8",
+    )
+    return load_gateway_config(path)

@@ -17,17 +17,15 @@ from firmware_sim.register_encoding import LIFT_MAX_FLOOR, encode_stop_counters
 from firmware_sim.scenario_serving import (
     MACHINE_ROOM,
     ScenarioLiftSource,
-    gateway_config_toml,
     scenario_converters,
     scenario_lift_line,
 )
 from firmware_sim.scenarios import Scenario, ScenarioReadings, build_scenario, export_trace
-from gateway.config import GatewayConfig, load_gateway_config
 from gateway.core.car_stops import CarSample, stops_by_floor
 from gateway.elevator_store import ElevatorSample
 from gateway.modbus_poller import build_pollers
 from gateway.trace_reader import open_trace
-from tests.firmware_sim.served_scenario import serving
+from tests.firmware_sim.served_scenario import gateway_config, serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,15 +38,6 @@ def scenario() -> Scenario:
     built = build_scenario(FAMILY, SEED, units=UNITS, days=DAYS)
     assert [e.elevator_id for e in built.elevators] == ["L1", "L2"], "pick a two-lift building"
     return built
-
-
-def gateway_config(scenario: Scenario, tmp_path: Path, base_port: int) -> GatewayConfig:
-    path = tmp_path / "gateway.toml"
-    path.write_text(
-        gateway_config_toml(scenario, host="127.0.0.1", base_port=base_port, gateway_id="gw"),
-        encoding="utf-8",
-    )
-    return load_gateway_config(path)
 
 
 def test_the_lifts_sit_on_a_machine_room_line_of_their_own(scenario: Scenario) -> None:

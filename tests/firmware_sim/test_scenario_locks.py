@@ -40,6 +40,7 @@ from gateway.lock_event_store import StoredLockEvent
 from gateway.store import GatewayStore
 from gateway.trace_reader import open_trace
 from tests.ble.conftest import listening, until
+from tests.firmware_sim.served_scenario import gateway_config
 from tests.stepped_clock import SteppedClock
 
 pytestmark = pytest.mark.timeout(60)
@@ -52,15 +53,6 @@ TS = datetime.fromisoformat("2026-03-02T19:04:05+08:00")
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
     return build_scenario(FAMILY, SEED, days=DAYS)
-
-
-def gateway_config(scenario: Scenario, tmp_path: Path, base_port: int) -> GatewayConfig:
-    path = tmp_path / "gateway.toml"
-    path.write_text(
-        gateway_config_toml(scenario, host="127.0.0.1", base_port=base_port, gateway_id="gw"),
-        encoding="utf-8",
-    )
-    return load_gateway_config(path)
 
 
 def test_every_flat_with_a_lock_is_configured_with_a_mac_of_its_own(

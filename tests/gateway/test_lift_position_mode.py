@@ -153,6 +153,16 @@ def every(begin: datetime, end: datetime, step_s: float) -> list[datetime]:
 MORNING = START + timedelta(days=1, hours=7)  # the morning rush: the car is busy
 
 
+def terminal_silent(begin: datetime, end: datetime) -> str:
+    """The building file's fault that keeps the lift terminal from answering in [begin, end)."""
+    from_day = (begin - START).total_seconds() / 86_400
+    to_day = (end - START).total_seconds() / 86_400
+    return (
+        f'[[faults]]\ndevice_id = {LIFT_ID}\nkind = "silent"\n'
+        f"from_day = {from_day!r}\nto_day = {to_day!r}\n"
+    )
+
+
 async def test_position_mode_counts_the_stops_the_simulated_car_made(tmp_path: Path) -> None:
     begin, end = MORNING, MORNING + timedelta(minutes=40)
     model = lift_model(tmp_path)
@@ -196,12 +206,7 @@ async def test_a_silent_terminal_loses_samples_not_the_count(
     # Silence the terminal for 6 s while the car stands still, after some stops were counted.
     quiet = made[len(made) // 2] + timedelta(seconds=DOOR_OPEN_S + 4)
     assert quiet + timedelta(seconds=6) < made[len(made) // 2 + 1]
-    from_day = (quiet - START).total_seconds() / 86_400
-    to_day = from_day + 6 / 86_400
-    silent = (
-        f'[[faults]]\ndevice_id = {LIFT_ID}\nkind = "silent"\n'
-        f"from_day = {from_day!r}\nto_day = {to_day!r}\n"
-    )
+    silent = terminal_silent(quiet, quiet + timedelta(seconds=6))
     expected = stops_seen_by_position(model, begin, end)
 
     clock = SteppedClock(START)
@@ -237,12 +242,7 @@ async def test_a_terminal_silent_longer_than_a_report_counts_again_from_zero(
     begin = MORNING
     quiet, loud = begin + timedelta(minutes=10), begin + timedelta(minutes=30)
     end = loud + timedelta(minutes=30)
-    from_day = (quiet - START).total_seconds() / 86_400
-    to_day = (loud - START).total_seconds() / 86_400
-    silent = (
-        f'[[faults]]\ndevice_id = {LIFT_ID}\nkind = "silent"\n'
-        f"from_day = {from_day!r}\nto_day = {to_day!r}\n"
-    )
+    silent = terminal_silent(quiet, loud)
     model = lift_model(tmp_path)
     clock = SteppedClock(START)
     caplog.set_level(logging.INFO, logger="gateway.lift_position_poller")
