@@ -230,10 +230,12 @@ def overcrowding_wait_days(
 
 
 def _moved_in(baseline: UnitBaseline, surge_began: date | None, decision: DecisionParams) -> bool:
-    """The flat stood empty within ``moved_in_within_days`` before the surge began."""
-    if surge_began is None or baseline.last_empty is None:
+    """The flat stood empty within ``moved_in_within_days`` before the surge began (0: never
+    asked)."""
+    within = decision.moved_in_within_days
+    if within <= 0 or surge_began is None or baseline.last_empty is None:
         return False
-    return 0 <= (surge_began - baseline.last_empty).days <= decision.moved_in_within_days
+    return 0 <= (surge_began - baseline.last_empty).days <= within
 
 
 def _surge_began(state: CaseState | None, today: date) -> date:

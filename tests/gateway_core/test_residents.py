@@ -209,6 +209,12 @@ def test_the_wait_before_a_case_depends_on_what_is_known_of_the_household(
     lock_days = [lock_day(20, *at_the_door), lock_day(21, *at_the_door)] if at_the_door else None
     today = DAY0 + timedelta(days=21)
     assert overcrowding_wait_days(baseline, lock_days, decision, PARAMS, today) == sustain
+    if baseline.last_empty is not None:  # the rule turned off: as if no empty day were known,
+        off = replace(decision, moved_in_within_days=0)  # even one on the surge's first day
+        emptied_today = replace(baseline, last_empty=today)
+        unknown = replace(baseline, last_empty=None)
+        expected = overcrowding_wait_days(unknown, lock_days, decision, PARAMS, today)
+        assert overcrowding_wait_days(emptied_today, lock_days, off, PARAMS, today) == expected
 
 
 def test_a_crowd_in_a_flat_that_just_stood_empty_is_raised_as_soon_as_strangers() -> None:
