@@ -153,14 +153,26 @@ def every(begin: datetime, end: datetime, step_s: float) -> list[datetime]:
 MORNING = START + timedelta(days=1, hours=7)  # the morning rush: the car is busy
 
 
-def terminal_silent(begin: datetime, end: datetime) -> str:
-    """The building file's fault that keeps the lift terminal from answering in [begin, end)."""
-    from_day = (begin - START).total_seconds() / 86_400
-    to_day = (end - START).total_seconds() / 86_400
-    return (
+@asynccontextmanager
+async def watched_until_silent(
+    tmp_path: Path, begin: datetime, quiet: datetime, loud: datetime
+) -> AsyncIterator[tuple[LiftPositionPoller, SteppedClock]]:
+    """A terminal that does not answer in [``quiet``, ``loud``), and the gateway's watch of it
+    from ``begin`` to just before ``quiet``: the watcher and the clock, to go on with."""
+    from_day = (quiet - START).total_seconds() / 86_400
+    to_day = (loud - START).total_seconds() / 86_400
+    silent = (
         f'[[faults]]\ndevice_id = {LIFT_ID}\nkind = "silent"\n'
         f"from_day = {from_day!r}\nto_day = {to_day!r}\n"
     )
+    clock = SteppedClock(START)
+    async with (
+        serving(tmp_path, clock, silent) as server,
+        gateway_bus(tmp_path, server.port, clock) as bus,
+    ):
+        (watcher,) = bus.positions
+        await watch(watcher, clock, every(begin, quiet - timedelta(seconds=2), 2.0))
+        yield watcher, clock
 
 
 async def test_position_mode_counts_the_stops_the_simulated_car_made(tmp_path: Path) -> None:
@@ -206,17 +218,11 @@ async def test_a_silent_terminal_loses_samples_not_the_count(
     # Silence the terminal for 6 s while the car stands still, after some stops were counted.
     quiet = made[len(made) // 2] + timedelta(seconds=DOOR_OPEN_S + 4)
     assert quiet + timedelta(seconds=6) < made[len(made) // 2 + 1]
-    silent = terminal_silent(quiet, quiet + timedelta(seconds=6))
     expected = stops_seen_by_position(model, begin, end)
 
-    clock = SteppedClock(START)
     caplog.set_level(logging.INFO, logger="gateway.lift_position_poller")
-    async with (
-        serving(tmp_path, clock, silent) as server,
-        gateway_bus(tmp_path, server.port, clock) as bus,
-    ):
-        (watcher,) = bus.positions
-        await watch(watcher, clock, every(begin, quiet - timedelta(seconds=2), 2.0))
+    loud = quiet + timedelta(seconds=6)
+    async with watched_until_silent(tmp_path, begin, quiet, loud) as (watcher, clock):
         before = dict(watcher.watch.stops)
         answered = []
         for moment in every(quiet + timedelta(seconds=0.5), quiet + timedelta(seconds=4.5), 2.0):
@@ -242,16 +248,9 @@ async def test_a_terminal_silent_longer_than_a_report_counts_again_from_zero(
     begin = MORNING
     quiet, loud = begin + timedelta(minutes=10), begin + timedelta(minutes=30)
     end = loud + timedelta(minutes=30)
-    silent = terminal_silent(quiet, loud)
     model = lift_model(tmp_path)
-    clock = SteppedClock(START)
     caplog.set_level(logging.INFO, logger="gateway.lift_position_poller")
-    async with (
-        serving(tmp_path, clock, silent) as server,
-        gateway_bus(tmp_path, server.port, clock) as bus,
-    ):
-        (watcher,) = bus.positions
-        await watch(watcher, clock, every(begin, quiet - timedelta(seconds=2), 2.0))
+    async with watched_until_silent(tmp_path, begin, quiet, loud) as (watcher, clock):
         assert sum(watcher.watch.stops.values()) > 0
         clock.moment = quiet + timedelta(minutes=5)
         assert await watcher.poll_once() == []
