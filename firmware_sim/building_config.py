@@ -100,7 +100,7 @@ class MeterSpec(_Frozen):
 
 class ElevatorSpec(_Frozen):
     """A lift and its monitoring terminal (served with the reference map of
-    ``gateway/profiles/elevator_floor_counters.toml``)."""
+    ``gateway/modbus/profiles/elevator_floor_counters.toml``)."""
 
     elevator_id: Identifier
     device_id: int = Field(ge=1, le=247)

@@ -6,9 +6,9 @@ adding a model is adding a row, not a branch. A meter's instantaneous state (its
 total, its current rate, the mains voltage) goes in; a map ``address -> word`` comes out.
 
 The maps serve exactly the registers of the gateway's device profiles
-(``gateway/profiles/*.toml``); a test decodes what is encoded here with the gateway's own decoder.
-A lift's monitoring terminal has its own map (``encode_lift_registers``), the reference map of
-``gateway/profiles/elevator_floor_counters.toml``. Pure: no I/O, no Modbus library.
+(``gateway/modbus/profiles/*.toml``); a test decodes what is encoded here with the gateway's own
+decoder. A lift's monitoring terminal has its own map (``encode_lift_registers``), the reference map
+of ``gateway/modbus/profiles/elevator_floor_counters.toml``. Pure: no I/O, no Modbus library.
 """
 
 from __future__ import annotations

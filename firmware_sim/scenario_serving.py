@@ -16,7 +16,7 @@ gateway at the served building and compare what it records with the scenario's e
 Values come from ``ScenarioReadings``: a register shows exactly what the exported trace shows
 at the same instant (float32 resolution, odometer wrap, replaced meters), and a meter that is
 offline in the scenario answers nothing, like a dead meter. A lift terminal answers the
-reference map (``gateway/profiles/elevator_floor_counters.toml``): its stop counters are the
+reference map (``gateway/modbus/profiles/elevator_floor_counters.toml``): its stop counters are the
 ``elevators.csv`` counts at that instant, every floor of the building up to the map's 32nd;
 its car is where the lift last stopped, the door open for ``lift_model.DOOR_OPEN_S`` after each
 stop (shorter if the lift stops again sooner), and at the ground floor, door closed, before its
@@ -61,7 +61,7 @@ DEVICE_FOR_KIND: dict[str, DeviceModel] = {
     "water_m3": "generic_water_u32",
     "gas_m3": "generic_gas_u32",
 }
-# The gateway's device profile (gateway/profiles/NAME.toml) that reads each simulated device.
+# The gateway's device profile (gateway/modbus/profiles/NAME.toml) that reads each simulated device.
 PROFILE_FOR_DEVICE: dict[str, str] = {name: name for name in DEVICE_FOR_KIND.values()}
 LIFT_PROFILE = "elevator_floor_counters"  # the gateway's reference map of a lift terminal
 MACHINE_ROOM = "machine-room"  # the converter of the lift terminals' RS485 line

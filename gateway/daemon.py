@@ -5,7 +5,7 @@ Tasks:
   interval (building time);
 - ``lift:<elevator id>``: one per lift in position mode, samples its car's floor and door every
   ``position_poll_s`` on its bus's link and hands on the stops counted from them each polling
-  interval (``gateway.lift_position_poller``);
+  interval (``gateway.modbus.lift_position_poller``);
 - ``day-closer``: after each local midnight, closes the day(s) just ended (catching up on days
   missed while the gateway was down) and prunes old raw readings and lift counters;
 - ``uplink``: keeps the MQTT session and drains the outbox;
@@ -35,9 +35,9 @@ from gateway.config import GatewayConfig
 from gateway.day_closer import DayCloser, DayReport, local_day_bounds
 from gateway.elevator_store import ElevatorSample
 from gateway.keys import load_signing_key
-from gateway.lift_position_poller import watch_lift_forever
 from gateway.lock_event_store import StoredLockEvent
-from gateway.modbus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
+from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
+from gateway.modbus.lift_position_poller import watch_lift_forever
 from gateway.signer import EnvelopeSigner
 from gateway.store import GatewayStore, MeterSample
 from gateway.trace_recorder import TraceRecorder

@@ -24,7 +24,7 @@ from firmware_sim.lift_model import (
 )
 from firmware_sim.register_encoding import encode_lift_registers
 from gateway.core.registers import decode_blocks, plan_reads
-from gateway.device_profiles import load_profiles
+from gateway.modbus.device_profiles import load_profiles
 
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 3, 1, tzinfo=CST)  # local midnight

@@ -20,7 +20,7 @@ from firmware_sim.building_config import BuildingConfig, load_building_config
 from firmware_sim.households import HouseholdModel
 from firmware_sim.modbus_server import BuildingServer, ModbusServerError
 from gateway.core.registers import RegisterFunction, decode_blocks, plan_reads
-from gateway.device_profiles import load_profiles
+from gateway.modbus.device_profiles import load_profiles
 from simclock import SimClock
 from tests.stepped_clock import SteppedClock
 

@@ -24,7 +24,7 @@ from gateway.core.registers import (
     decode_register,
     plan_reads,
 )
-from gateway.device_profiles import load_profiles
+from gateway.modbus.device_profiles import load_profiles
 
 # --- words ---------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 from gateway.config import load_gateway_config
 from gateway.elevator_store import ElevatorSample
 from gateway.errors import ConfigError
-from gateway.modbus_poller import build_pollers
+from gateway.modbus.bus_poller import build_pollers
 from gateway.store import GatewayStore
 from simclock import SimClock
 

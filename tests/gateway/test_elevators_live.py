@@ -16,7 +16,7 @@ from firmware_sim.lift_model import building_lifts
 from firmware_sim.modbus_server import BuildingServer
 from gateway.config import load_gateway_config
 from gateway.elevator_store import ElevatorSample
-from gateway.modbus_poller import ModbusBusPoller, Sample, build_pollers
+from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers
 from gateway.store import MeterSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder

@@ -29,8 +29,8 @@ from gateway.daemon import record_meters
 from gateway.day_closer import DayCloser, local_day_bounds
 from gateway.elevator_store import ElevatorSample
 from gateway.keys import generate_key_pair, load_signing_key
-from gateway.lift_position_poller import LiftPositionPoller
-from gateway.modbus_poller import ModbusBusPoller, build_pollers
+from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers
+from gateway.modbus.lift_position_poller import LiftPositionPoller
 from gateway.signer import EnvelopeSigner
 from gateway.store import GatewayStore, MeterSample
 from gateway.trace_reader import open_trace
@@ -220,7 +220,7 @@ async def test_a_silent_terminal_loses_samples_not_the_count(
     assert quiet + timedelta(seconds=6) < made[len(made) // 2 + 1]
     expected = stops_seen_by_position(model, begin, end)
 
-    caplog.set_level(logging.INFO, logger="gateway.lift_position_poller")
+    caplog.set_level(logging.INFO, logger="gateway.modbus.lift_position_poller")
     loud = quiet + timedelta(seconds=6)
     async with watched_until_silent(tmp_path, begin, quiet, loud) as (watcher, clock):
         before = dict(watcher.watch.stops)
@@ -249,7 +249,7 @@ async def test_a_terminal_silent_longer_than_a_report_counts_again_from_zero(
     quiet, loud = begin + timedelta(minutes=10), begin + timedelta(minutes=30)
     end = loud + timedelta(minutes=30)
     model = lift_model(tmp_path)
-    caplog.set_level(logging.INFO, logger="gateway.lift_position_poller")
+    caplog.set_level(logging.INFO, logger="gateway.modbus.lift_position_poller")
     async with watched_until_silent(tmp_path, begin, quiet, loud) as (watcher, clock):
         assert sum(watcher.watch.stops.values()) > 0
         clock.moment = quiet + timedelta(minutes=5)

@@ -14,7 +14,7 @@ from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, M
 from pymodbus.server import ModbusSerialServer
 
 from gateway.config import GatewayConfig, load_gateway_config
-from gateway.modbus_poller import build_pollers
+from gateway.modbus.bus_poller import build_pollers
 from simclock import SimClock
 
 pytestmark = pytest.mark.timeout(60)

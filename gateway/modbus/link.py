@@ -3,9 +3,9 @@
 A bus is a Modbus TCP address (usually an RS485-to-TCP converter with many devices, each at its
 own unit id) or a Modbus RTU line on a local serial port. Behind either sits one RS485 line that
 carries one request at a time, so every request on a bus takes its turn on the bus's lock: the
-polling round of its meters and counting lifts (``gateway.modbus_poller``) and the lifts sampled
-for their car's position (``gateway.lift_position_poller``) interleave request by request, never
-overlap. A bus that cannot be reached is logged once when it goes and once when it comes back.
+polling round of its meters and counting lifts (``gateway.modbus.bus_poller``) and the lifts sampled
+for their car's position (``gateway.modbus.lift_position_poller``) interleave request by request,
+never overlap. A bus that cannot be reached is logged once when it goes and once when it comes back.
 pymodbus exceptions end here, as :class:`DeviceError`.
 """
 

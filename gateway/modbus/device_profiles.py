@@ -1,6 +1,6 @@
 """Device profiles (register maps) are data: TOML files, one per device model.
 
-The gateway ships profiles in ``gateway/profiles/``; an installer adds a model by dropping a
+The gateway ships profiles in ``gateway/modbus/profiles/``; an installer adds a model by dropping a
 file into a directory named in ``profile_dirs`` of the gateway config. A file there with the
 same profile name overrides the shipped one. Parsing and checking happen in the pure core
 (:func:`gateway.core.registers.parse_profile`); this module only finds and reads files.

@@ -1,16 +1,17 @@
 """Polls the meters and lifts on one Modbus bus and turns register words into samples.
 
 One poller per bus, over the bus's one :class:`ModbusLink` (a Modbus TCP address or a Modbus
-RTU line; see ``gateway.modbus_link``). Each polling round reads every meter, then every lift in
+RTU line; see ``gateway.modbus.link``). Each polling round reads every meter, then every lift in
 ``counters`` mode, strictly one request after another; different buses are polled concurrently
 by separate tasks. A device that does not answer costs its time-out, never the bus: the poller
 records the failure and moves to the next device. A lift's monitoring terminal is read like a
 meter: its per-floor stop counters (one request per block of neighbouring floors) become one
 :class:`ElevatorSample` per floor. The bus's lifts in ``position`` mode ride the same link, each
-sampled by its own task (:attr:`ModbusBusPoller.positions`, ``gateway.lift_position_poller``).
+sampled by its own task (:attr:`ModbusBusPoller.positions`,
+``gateway.modbus.lift_position_poller``).
 
-What to read comes from the device profiles (``gateway.read_plans``), how to decode it from the
-pure core (``decode_blocks``).
+What to read comes from the device profiles (``gateway.modbus.read_plans``), how to decode it from
+the pure core (``decode_blocks``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.config import GatewayConfig
 from gateway.core.registers import decode_blocks
-from gateway.device_profiles import load_profiles
 from gateway.elevator_store import ElevatorSample
 from gateway.errors import ConfigError, DeviceError
-from gateway.lift_position_poller import LiftPositionPoller
-from gateway.modbus_link import ModbusBus, ModbusLink
-from gateway.read_plans import (
+from gateway.modbus.device_profiles import load_profiles
+from gateway.modbus.lift_position_poller import LiftPositionPoller
+from gateway.modbus.link import ModbusBus, ModbusLink
+from gateway.modbus.read_plans import (
     ElevatorBinding,
     MeterBinding,
     bind_elevators,

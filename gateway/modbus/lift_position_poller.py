@@ -32,8 +32,8 @@ from gateway.core.car_stops import CarSample, CarWatch, watch_car
 from gateway.core.registers import decode_blocks
 from gateway.elevator_store import ElevatorSample
 from gateway.errors import DeviceError
-from gateway.modbus_link import ModbusLink
-from gateway.read_plans import CAR_FLOOR, DOOR_OPEN, ElevatorBinding
+from gateway.modbus.link import ModbusLink
+from gateway.modbus.read_plans import CAR_FLOOR, DOOR_OPEN, ElevatorBinding
 from gateway.store import MeterSample
 from simclock import SimClock
 
