@@ -22,7 +22,7 @@ from gateway.errors import ConfigError, GatewayError
 from gateway.keys import generate_key_pair
 from gateway.modbus.device_profiles import load_profiles
 from gateway.modbus.read_plans import bind_elevators
-from gateway.store import GatewayStore
+from gateway.store.database import GatewayStore
 from gateway.trace_reader import TraceError, open_trace
 from gateway.trace_recorder import TraceRecorder
 from simclock import SimClock

@@ -33,13 +33,13 @@ from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
 from gateway.ble.transport import BleTransport
 from gateway.config import GatewayConfig
 from gateway.day_closer import DayCloser, DayReport, local_day_bounds
-from gateway.elevator_store import ElevatorSample
 from gateway.keys import load_signing_key
-from gateway.lock_event_store import StoredLockEvent
 from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
 from gateway.modbus.lift_position_poller import watch_lift_forever
 from gateway.signer import EnvelopeSigner
-from gateway.store import GatewayStore, MeterSample
+from gateway.store.database import GatewayStore, MeterSample
+from gateway.store.lift_counters import ElevatorSample
+from gateway.store.lock_events import StoredLockEvent
 from gateway.trace_recorder import TraceRecorder
 from gateway.uplink import Uplink
 from simclock import SimClock

@@ -32,9 +32,9 @@ from gateway.core.case_state_json import case_state_from_dict, case_state_to_dic
 from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT
-from gateway.outbox_store import OutboxMessage
 from gateway.signer import EnvelopeSigner
-from gateway.store import GatewayStore
+from gateway.store.database import GatewayStore
+from gateway.store.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from gateway.config import GatewayConfig
-from gateway.elevator_store import ElevatorSample
 from gateway.errors import ConfigError
-from gateway.lock_event_store import StoredLockEvent
-from gateway.store import MeterSample
+from gateway.store.database import MeterSample
+from gateway.store.lift_counters import ElevatorSample
+from gateway.store.lock_events import StoredLockEvent
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import aiomqtt
 from gateway.config import GatewayConfig
 from gateway.contract import contract_errors
 from gateway.signer import Sequence
-from gateway.store import GatewayStore
+from gateway.store.database import GatewayStore
 from simclock import SimClock
 
 log = logging.getLogger(__name__)

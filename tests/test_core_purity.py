@@ -81,7 +81,7 @@ def test_core_module_reads_no_clock_and_opens_no_file(path: Path) -> None:
         ("gateway.core.counters", None),
         ("asyncio", "imports asyncio"),
         ("paho.mqtt.client", "imports paho.mqtt.client"),
-        ("gateway.store", "imports the shell module gateway.store"),
+        ("gateway.store.database", "imports the shell module gateway.store.database"),
         ("gateway.core_extras", "imports the shell module gateway.core_extras"),
     ],
 )

@@ -43,7 +43,7 @@ from gateway.core.lock_log_record import (
 )
 from gateway.core.mibeacon import decode_mibeacon
 from gateway.credentials import CredentialPseudonymiser
-from gateway.lock_event_store import StoredLockEvent
+from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 
 log = logging.getLogger(__name__)

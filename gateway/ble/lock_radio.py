@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from gateway.ble.transport import BleTransport
 from gateway.config import GatewayConfig
 from gateway.credentials import CredentialPseudonymiser
-from gateway.lock_event_store import StoredLockEvent
+from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 
 

@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.config import GatewayConfig
 from gateway.core.registers import decode_blocks
-from gateway.elevator_store import ElevatorSample
 from gateway.errors import ConfigError, DeviceError
 from gateway.modbus.device_profiles import load_profiles
 from gateway.modbus.lift_position_poller import LiftPositionPoller
@@ -34,7 +33,8 @@ from gateway.modbus.read_plans import (
     bind_elevators,
     bind_meters,
 )
-from gateway.store import MeterSample
+from gateway.store.database import MeterSample
+from gateway.store.lift_counters import ElevatorSample
 from simclock import SimClock
 
 log = logging.getLogger(__name__)

@@ -30,11 +30,11 @@ from datetime import datetime, timedelta
 
 from gateway.core.car_stops import CarSample, CarWatch, watch_car
 from gateway.core.registers import decode_blocks
-from gateway.elevator_store import ElevatorSample
 from gateway.errors import DeviceError
 from gateway.modbus.link import ModbusLink
 from gateway.modbus.read_plans import CAR_FLOOR, DOOR_OPEN, ElevatorBinding
-from gateway.store import MeterSample
+from gateway.store.database import MeterSample
+from gateway.store.lift_counters import ElevatorSample
 from simclock import SimClock
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from gateway.ble.bumble_transport import BumbleTransport
 from gateway.ble.lock_listener import LockListener
 from gateway.config_devices import LockSpec
 from gateway.credentials import CredentialPseudonymiser
-from gateway.lock_event_store import StoredLockEvent
-from gateway.store import GatewayStore
+from gateway.store.database import GatewayStore
+from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 
 GATEWAY_MAC = "F0:00:00:00:00:01"

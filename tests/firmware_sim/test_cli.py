@@ -23,7 +23,7 @@ from gateway.ble.bumble_transport import bumble_transport
 from gateway.ble.lock_listener import LockListener
 from gateway.config import load_gateway_config
 from gateway.credentials import CredentialPseudonymiser
-from gateway.lock_event_store import StoredLockEvent
+from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 from tests.ble.conftest import listening, until
 from tests.conftest import free_port_block

@@ -36,8 +36,8 @@ from gateway.ble.bumble_transport import bumble_transport
 from gateway.ble.lock_listener import LockListener
 from gateway.config import GatewayConfig, load_gateway_config
 from gateway.credentials import CredentialPseudonymiser
-from gateway.lock_event_store import StoredLockEvent
-from gateway.store import GatewayStore
+from gateway.store.database import GatewayStore
+from gateway.store.lock_events import StoredLockEvent
 from gateway.trace_reader import open_trace
 from tests.ble.conftest import listening, until
 from tests.firmware_sim.served_scenario import gateway_config
@@ -190,7 +190,7 @@ async def test_a_gateway_keeps_the_events_of_locks_csv_and_resumes_after_a_resta
             await asyncio.sleep(0.1)  # nothing more (no repeat) arrives
     finally:
         await radio.stop()
-        gateway.store.close()
+        gateway.store.database.close()
     assert as_rows(gateway.kept) == sorted((r.ts, r.unit_id, r.event) for r in exported)
     # One pseudonym per credential of a flat, none for a mechanical key or the door locking.
     pseudonym_of = {(e.ts, e.unit_id, e.event): e.credential for e in gateway.kept}

@@ -19,7 +19,7 @@ from gateway.contract import contract_errors
 from gateway.day_closer import DayCloser
 from gateway.keys import generate_key_pair, load_signing_key
 from gateway.signer import EnvelopeSigner
-from gateway.store import GatewayStore, MeterSample
+from gateway.store.database import GatewayStore, MeterSample
 from gateway.trace_reader import TraceError, open_trace
 
 CST = timezone(timedelta(hours=8))

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load_gateway_config
-from gateway.elevator_store import ElevatorSample
 from gateway.errors import ConfigError
 from gateway.modbus.bus_poller import build_pollers
-from gateway.store import GatewayStore
+from gateway.store.database import GatewayStore
+from gateway.store.lift_counters import ElevatorSample
 from simclock import SimClock
 
 CST = timezone(timedelta(hours=8))

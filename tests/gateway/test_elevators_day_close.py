@@ -16,10 +16,10 @@ from gateway.config import load_gateway_config
 from gateway.core.building_day import UnitDayResult
 from gateway.core.occupancy import OccupancyEstimate
 from gateway.day_closer import DayCloser
-from gateway.elevator_store import ElevatorSample
 from gateway.keys import generate_key_pair, load_signing_key
 from gateway.signer import EnvelopeSigner
-from gateway.store import GatewayStore, MeterSample
+from gateway.store.database import GatewayStore, MeterSample
+from gateway.store.lift_counters import ElevatorSample
 from gateway.trace_reader import open_trace
 
 CST = timezone(timedelta(hours=8))

@@ -15,9 +15,9 @@ from firmware_sim.building_config import load_building_config
 from firmware_sim.lift_model import building_lifts
 from firmware_sim.modbus_server import BuildingServer
 from gateway.config import load_gateway_config
-from gateway.elevator_store import ElevatorSample
 from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers
-from gateway.store import MeterSample
+from gateway.store.database import MeterSample
+from gateway.store.lift_counters import ElevatorSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
 from simclock import SimClock

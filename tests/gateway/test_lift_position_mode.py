@@ -27,12 +27,12 @@ from gateway.core.daily_usage import summarise_series
 from gateway.core.floor_stops import STOP_LIMITS
 from gateway.daemon import record_meters
 from gateway.day_closer import DayCloser, local_day_bounds
-from gateway.elevator_store import ElevatorSample
 from gateway.keys import generate_key_pair, load_signing_key
 from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers
 from gateway.modbus.lift_position_poller import LiftPositionPoller
 from gateway.signer import EnvelopeSigner
-from gateway.store import GatewayStore, MeterSample
+from gateway.store.database import GatewayStore, MeterSample
+from gateway.store.lift_counters import ElevatorSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
 from simclock import SimClock

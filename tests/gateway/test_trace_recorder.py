@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import GatewayConfig, load_gateway_config
 from gateway.errors import ConfigError
-from gateway.store import MeterSample
+from gateway.store.database import MeterSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
 

@@ -6,8 +6,8 @@ A message is never evicted: the uplink sends it, and sends it again byte for byt
 ``resend_after_s`` or a reconnect, until an ack records ``accepted``, ``duplicate`` or
 ``rejected`` (``gateway.uplink``).
 
-:class:`OutboxTable` is a part of :class:`gateway.store.GatewayStore` (same SQLite connection,
-same lock and transactions), kept in its own module so the store stays readable.
+:class:`OutboxTable` is a part of :class:`gateway.store.database.GatewayStore` (same SQLite
+connection, same lock and transactions), kept in its own module so the store stays readable.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ like ``readings`` keeps the meters' totals, and is pruned with them. The day clo
 per floor and lift, the counters around one day and turns them into the day's stops with the
 same core function ``gateway backtest`` uses.
 
-:class:`ElevatorCounterTable` is a part of :class:`gateway.store.GatewayStore` (same SQLite
+:class:`ElevatorCounterTable` is a part of :class:`gateway.store.database.GatewayStore` (same SQLite
 connection, same lock and transactions), kept in its own module so the store stays readable.
 """
 

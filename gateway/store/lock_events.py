@@ -7,7 +7,7 @@ sequence and time) is skipped, so a re-read event log or a repeated advertisemen
 For a lock read over its GATT event log, ``meta`` keeps the last sequence kept, where the next
 read resumes. Events are kept as long as raw readings, and pruned with them.
 
-:class:`LockEventTable` is a part of :class:`gateway.store.GatewayStore` (same SQLite
+:class:`LockEventTable` is a part of :class:`gateway.store.database.GatewayStore` (same SQLite
 connection, same lock and transactions), kept in its own module so the store stays readable.
 """
 

@@ -6,11 +6,11 @@ Tables:
 - ``case_states``: the alert decision state per unit and kind, so a restart resumes a case;
 - ``lock_events``: door events of the units' smart locks, with pseudonymised credentials only
   (the raw key id never reaches the store); kept as long as raw readings
-  (``gateway.lock_event_store``);
+  (``gateway.store.lock_events``);
 - ``elevator_stops``: the lifts' floor-stop counters as polled, kept as long as raw readings
-  (``gateway.elevator_store``);
+  (``gateway.store.lift_counters``);
 - ``outbox``: every signed message until the cloud acknowledges it (never evicted;
-  ``gateway.outbox_store``);
+  ``gateway.store.outbox``);
 - ``meta``: boot epoch, message counter, last day closed, each event-log lock's last sequence.
 
 This module holds the connection, the transactions, ``meta``, the readings, the daily results
@@ -34,10 +34,10 @@ from typing import Any
 import sqlite_utils
 
 from gateway.core.counters import Reading
-from gateway.elevator_store import ElevatorCounterTable
-from gateway.lock_event_store import LockEventTable
-from gateway.outbox_store import OutboxTable
 from gateway.signer import Sequence as MessageSequence
+from gateway.store.lift_counters import ElevatorCounterTable
+from gateway.store.lock_events import LockEventTable
+from gateway.store.outbox import OutboxTable
 
 
 @dataclass(frozen=True, slots=True)
