@@ -129,9 +129,9 @@ def verify_alert(
     if header.get("alg") != ALGORITHM:
         return reject(f"unsupported alg {header.get('alg')!r} (expected {ALGORITHM!r})")
     kid = header.get("kid")
-    if not isinstance(kid, str) or kid not in gateway.keys:
+    if not isinstance(kid, str) or kid not in gateway.wire.keys:
         return reject(f"unknown key id {kid!r} for gateway {gateway_id!r}")
-    key = gateway.keys[kid]
+    key = gateway.wire.keys[kid]
 
     # 3. The signature verifies.
     try:

@@ -29,7 +29,6 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import TextIO
 
 from gateway.config_detection import DetectionConfig
-from gateway.contract import require_valid
 from gateway.core.alert_body import UnitFacts
 from gateway.core.alert_decision import CaseState, DecisionAction
 from gateway.core.baselines import UnitBaseline
@@ -45,6 +44,7 @@ from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, LockEvent, summarise_lock_day
 from gateway.credentials import CredentialPseudonymiser, new_pseudonym_key
 from gateway.trace_reader import ElevatorRow, LockRow, MeterRow, Trace, TraceError
+from gateway.wire.contract import require_valid
 
 DayObserver = Callable[[date, datetime, list[UnitDayResult]], None]
 

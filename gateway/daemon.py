@@ -33,15 +33,15 @@ from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
 from gateway.ble.transport import BleTransport
 from gateway.config import GatewayConfig
 from gateway.day_closer import DayCloser, DayReport, local_day_bounds
-from gateway.keys import load_signing_key
 from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
 from gateway.modbus.lift_position_poller import watch_lift_forever
-from gateway.signer import EnvelopeSigner
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
 from gateway.store.lock_events import StoredLockEvent
 from gateway.trace_recorder import TraceRecorder
-from gateway.uplink import Uplink
+from gateway.wire.keys import load_signing_key
+from gateway.wire.signer import EnvelopeSigner
+from gateway.wire.uplink import Uplink
 from simclock import SimClock
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from gateway.config import GatewayConfig, UnitSpec
-from gateway.contract import require_valid
 from gateway.core.alert_body import UnitFacts
 from gateway.core.alert_decision import (
     OVERCROWDING,
@@ -32,9 +31,10 @@ from gateway.core.case_state_json import case_state_from_dict, case_state_to_dic
 from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT
-from gateway.signer import EnvelopeSigner
 from gateway.store.database import GatewayStore
 from gateway.store.outbox import OutboxMessage
+from gateway.wire.contract import require_valid
+from gateway.wire.signer import EnvelopeSigner
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,10 @@ from typing import Any
 import sqlite_utils
 
 from gateway.core.counters import Reading
-from gateway.signer import Sequence as MessageSequence
 from gateway.store.lift_counters import ElevatorCounterTable
 from gateway.store.lock_events import LockEventTable
 from gateway.store.outbox import OutboxTable
+from gateway.wire.signer import Sequence as MessageSequence
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@
 token, how often it was sent and when last (wall clock), and the cloud's answer once it comes.
 A message is never evicted: the uplink sends it, and sends it again byte for byte after
 ``resend_after_s`` or a reconnect, until an ack records ``accepted``, ``duplicate`` or
-``rejected`` (``gateway.uplink``).
+``rejected`` (``gateway.wire.uplink``).
 
 :class:`OutboxTable` is a part of :class:`gateway.store.database.GatewayStore` (same SQLite
 connection, same lock and transactions), kept in its own module so the store stays readable.
@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway.signer import Sequence as MessageSequence
+from gateway.wire.signer import Sequence as MessageSequence
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,10 @@ from pathlib import Path
 from gateway.config import GatewayConfig, load_gateway_config
 from gateway.core.lock_activity import LockEvent, summarise_lock_day
 from gateway.day_closer import DayCloser
-from gateway.keys import generate_key_pair, load_signing_key
-from gateway.signer import EnvelopeSigner
 from gateway.store.database import GatewayStore
 from gateway.store.lock_events import StoredLockEvent
+from gateway.wire.keys import generate_key_pair, load_signing_key
+from gateway.wire.signer import EnvelopeSigner
 
 CST = timezone(timedelta(hours=8))
 MAC = "A4:C1:38:00:00:01"

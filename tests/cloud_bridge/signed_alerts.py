@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.keys import generate_key_pair, load_signing_key
-from gateway.signer import EnvelopeSigner, Sequence
+from gateway.wire.keys import generate_key_pair, load_signing_key
+from gateway.wire.signer import EnvelopeSigner, Sequence
 
 NOW = 1_772_600_000  # 2026-03-04, building time of the tests' messages
 

@@ -22,10 +22,10 @@ from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.ingest import AlertIngest
 from cloud_bridge.tickets_db import TicketsDB
 from gateway.config import load_gateway_config
-from gateway.signer import Sequence
 from gateway.store.database import GatewayStore
 from gateway.store.outbox import OutboxMessage
-from gateway.uplink import Uplink
+from gateway.wire.signer import Sequence
+from gateway.wire.uplink import Uplink
 from simclock import SimClock
 from tests.cloud_bridge.signed_alerts import (
     NOW,

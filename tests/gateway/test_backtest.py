@@ -15,12 +15,12 @@ import pytest
 from gateway.backtest import run_backtest
 from gateway.config import load_gateway_config
 from gateway.config_detection import load_detection_config
-from gateway.contract import contract_errors
 from gateway.day_closer import DayCloser
-from gateway.keys import generate_key_pair, load_signing_key
-from gateway.signer import EnvelopeSigner
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.trace_reader import TraceError, open_trace
+from gateway.wire.contract import contract_errors
+from gateway.wire.keys import generate_key_pair, load_signing_key
+from gateway.wire.signer import EnvelopeSigner
 
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 3, 1, tzinfo=CST)

@@ -16,11 +16,11 @@ from gateway.config import load_gateway_config
 from gateway.core.building_day import UnitDayResult
 from gateway.core.occupancy import OccupancyEstimate
 from gateway.day_closer import DayCloser
-from gateway.keys import generate_key_pair, load_signing_key
-from gateway.signer import EnvelopeSigner
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
 from gateway.trace_reader import open_trace
+from gateway.wire.keys import generate_key_pair, load_signing_key
+from gateway.wire.signer import EnvelopeSigner
 
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 3, 1, tzinfo=CST)

@@ -27,14 +27,14 @@ from gateway.core.daily_usage import summarise_series
 from gateway.core.floor_stops import STOP_LIMITS
 from gateway.daemon import record_meters
 from gateway.day_closer import DayCloser, local_day_bounds
-from gateway.keys import generate_key_pair, load_signing_key
 from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers
 from gateway.modbus.lift_position_poller import LiftPositionPoller
-from gateway.signer import EnvelopeSigner
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
+from gateway.wire.keys import generate_key_pair, load_signing_key
+from gateway.wire.signer import EnvelopeSigner
 from simclock import SimClock
 from tests.gateway.lift_building import lift_building_file, lift_gateway_file
 from tests.stepped_clock import SteppedClock

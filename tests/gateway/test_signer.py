@@ -11,8 +11,8 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import OKPKey
 
 from gateway.errors import ConfigError, ContractError
-from gateway.keys import generate_key_pair, load_signing_key
-from gateway.signer import EnvelopeSigner, Sequence
+from gateway.wire.keys import generate_key_pair, load_signing_key
+from gateway.wire.signer import EnvelopeSigner, Sequence
 
 ALERT = {
     "schema": "bldg.alert/v1",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from gateway.signer import Sequence
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.outbox import OutboxMessage
+from gateway.wire.signer import Sequence
 
 CST = timezone(timedelta(hours=8))
 

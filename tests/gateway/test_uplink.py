@@ -12,10 +12,10 @@ import aiomqtt
 import pytest
 
 from gateway.config import GatewayConfig, load_gateway_config
-from gateway.signer import Sequence
 from gateway.store.database import GatewayStore
 from gateway.store.outbox import OutboxMessage
-from gateway.uplink import Uplink
+from gateway.wire.signer import Sequence
+from gateway.wire.uplink import Uplink
 from simclock import SimClock
 from tests.conftest import RunningBroker, start_mosquitto, stop_broker
 

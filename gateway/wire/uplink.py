@@ -21,9 +21,9 @@ from typing import Any
 import aiomqtt
 
 from gateway.config import GatewayConfig
-from gateway.contract import contract_errors
-from gateway.signer import Sequence
 from gateway.store.database import GatewayStore
+from gateway.wire.contract import contract_errors
+from gateway.wire.signer import Sequence
 from simclock import SimClock
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from typing import Any
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
-from gateway.contract import require_valid
-from gateway.keys import key_id
+from gateway.wire.contract import require_valid
+from gateway.wire.keys import key_id
 
 ALGORITHM = "Ed25519"
 TOKEN_TYPE = "bldg-alert+jws"

@@ -1,0 +1,1 @@
+"""What crosses the network: signed envelopes, keys, the wire contract and the MQTT uplink."""
