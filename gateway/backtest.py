@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TextIO
 
+from gateway.ble.credentials import CredentialPseudonymiser, new_pseudonym_key
 from gateway.config_detection import DetectionConfig
 from gateway.core.alert_body import UnitFacts
 from gateway.core.alert_decision import CaseState, DecisionAction
@@ -42,7 +43,6 @@ from gateway.core.counters import CounterLimits, Reading
 from gateway.core.daily_usage import local_day_span
 from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, LockEvent, summarise_lock_day
-from gateway.credentials import CredentialPseudonymiser, new_pseudonym_key
 from gateway.trace_reader import ElevatorRow, LockRow, MeterRow, Trace, TraceError
 from gateway.wire.contract import require_valid
 

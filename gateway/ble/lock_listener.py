@@ -24,6 +24,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
+from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.transport import BleError, BleTransport
 from gateway.ble.xiaomi_products import xiaomi_product
 from gateway.config_devices import LockSpec
@@ -42,7 +43,6 @@ from gateway.core.lock_log_record import (
     resume_from_value,
 )
 from gateway.core.mibeacon import decode_mibeacon
-from gateway.credentials import CredentialPseudonymiser
 from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 

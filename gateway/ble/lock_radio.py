@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.transport import BleTransport
 from gateway.config import GatewayConfig
-from gateway.credentials import CredentialPseudonymiser
 from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 

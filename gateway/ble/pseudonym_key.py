@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from gateway.credentials import CredentialPseudonymiser, new_pseudonym_key
+from gateway.ble.credentials import CredentialPseudonymiser, new_pseudonym_key
 from gateway.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 What a door lock tells about occupancy: how many distinct credentials (fingerprints, cards,
 PINs, app accounts) open the door over a week, and how often the door is opened from outside.
 Credentials arrive here already pseudonymised (a keyed hash made at the gateway's edge, see
-``gateway.credentials``); this module never sees a raw one. A mechanical key has the empty
+``gateway.ble.credentials``); this module never sees a raw one. A mechanical key has the empty
 pseudonym and counts as an unlock but not as a credential.
 
 Each signal fails differently, which is why both are kept: residents sharing one PIN hide from

@@ -12,7 +12,7 @@ Every decoder is a pure function from bytes to :class:`DecodedLockEvent` records
 :class:`Refused` reason. A lock repeats the advert of one event many times (a receiver may miss
 some), so :class:`RepeatFilter` lets each event through once, keyed by the device's own packet
 counter. The key id in a decoded event is the lock's raw credential id: the shell pseudonymises
-it before anything is stored or sent (``gateway.credentials``).
+it before anything is stored or sent (``gateway.ble.credentials``).
 """
 
 from __future__ import annotations

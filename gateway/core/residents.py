@@ -15,7 +15,7 @@ still there, and the detector waits longer before opening a case (``DecisionPara
 It only delays, never suppresses: a household that sublets beds while staying (a resident
 "second landlord") is still a group rental, found a few days later. Units without a lock, or
 whose lock was heard only after the baseline was learned, have no resident credentials and are
-judged as before. Credentials here are the gateway's pseudonyms (``gateway.credentials``).
+judged as before. Credentials here are the gateway's pseudonyms (``gateway.ble.credentials``).
 """
 
 from __future__ import annotations

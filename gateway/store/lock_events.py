@@ -2,7 +2,7 @@
 
 ``lock_events`` keeps every door event of the smart locks (unit, lock, source, the lock's own
 sequence, time, event, method) with pseudonymised credentials only: the raw key id never
-reaches this module (``gateway.credentials``). An event already kept (same lock, source,
+reaches this module (``gateway.ble.credentials``). An event already kept (same lock, source,
 sequence and time) is skipped, so a re-read event log or a repeated advertisement adds nothing.
 For a lock read over its GATT event log, ``meta`` keeps the last sequence kept, where the next
 read resumes. Events are kept as long as raw readings, and pruned with them.
@@ -28,7 +28,7 @@ from gateway.core.lock_activity import LockEvent
 
 @dataclass(frozen=True, slots=True)
 class StoredLockEvent:
-    """A door event as kept: ``credential`` is a pseudonym (``gateway.credentials``)."""
+    """A door event as kept: ``credential`` is a pseudonym (``gateway.ble.credentials``)."""
 
     unit_id: str
     lock_mac: str

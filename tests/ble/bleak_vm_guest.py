@@ -27,9 +27,9 @@ from bumble.transport import open_transport
 from firmware_sim.ble.emulated_locks import EventLogLock, MiBeaconLock, device_on_link
 from firmware_sim.ble.lock_frames import LockAction
 from gateway.ble.bleak_transport import BleakTransport
+from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
 from gateway.config_devices import LockSpec
-from gateway.credentials import CredentialPseudonymiser
 from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 

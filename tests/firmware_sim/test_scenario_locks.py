@@ -33,9 +33,9 @@ from firmware_sim.scenarios import (
     export_trace,
 )
 from gateway.ble.bumble_transport import bumble_transport
+from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
 from gateway.config import GatewayConfig, load_gateway_config
-from gateway.credentials import CredentialPseudonymiser
 from gateway.store.database import GatewayStore
 from gateway.store.lock_events import StoredLockEvent
 from gateway.trace_reader import open_trace

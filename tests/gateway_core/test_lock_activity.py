@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from gateway.ble.credentials import CredentialPseudonymiser, new_pseudonym_key
 from gateway.core.lock_activity import (
     LockDay,
     LockEvent,
@@ -14,7 +15,6 @@ from gateway.core.lock_activity import (
     lock_head_count,
     summarise_lock_day,
 )
-from gateway.credentials import CredentialPseudonymiser, new_pseudonym_key
 
 CST = timezone(timedelta(hours=8))
 DAY = date(2026, 3, 2)
