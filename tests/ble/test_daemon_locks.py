@@ -21,7 +21,7 @@ from firmware_sim.ble.emulated_locks import EventLogLock, MiBeaconLock, device_o
 from firmware_sim.ble.lock_frames import LockAction
 from gateway.ble.bumble_transport import BumbleTransport
 from gateway.config import GatewayConfig, load_gateway_config
-from gateway.daemon import GatewayDaemon, record_meters
+from gateway.service.daemon import GatewayDaemon, record_meters
 from gateway.trace_reader import open_trace
 from gateway.trace_recorder import TraceRecorder
 from gateway.wire.keys import generate_key_pair
@@ -144,7 +144,7 @@ async def test_gateway_record_writes_the_door_events_into_locks_csv(tmp_path: Pa
 
 def test_the_daemon_module_loads_no_bluetooth_library() -> None:
     probe = (
-        "import sys, gateway.daemon, gateway.cli;"
+        "import sys, gateway.service.daemon, gateway.cli;"
         "print(sorted(m for m in ('bleak', 'bumble', 'xiaomi_ble') if m in sys.modules))"
     )
     out = subprocess.run(

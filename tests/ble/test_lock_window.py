@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gateway.config import GatewayConfig, load_gateway_config
 from gateway.core.lock_activity import LockEvent, summarise_lock_day
-from gateway.day_closer import DayCloser
+from gateway.service.day_closer import DayCloser
 from gateway.store.database import GatewayStore
 from gateway.store.lock_events import StoredLockEvent
 from gateway.wire.keys import generate_key_pair, load_signing_key

@@ -15,7 +15,7 @@ import pytest
 from gateway.backtest import run_backtest
 from gateway.config import load_gateway_config
 from gateway.config_detection import load_detection_config
-from gateway.day_closer import DayCloser
+from gateway.service.day_closer import DayCloser
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.trace_reader import TraceError, open_trace
 from gateway.wire.contract import contract_errors

@@ -15,7 +15,7 @@ from gateway.backtest import run_backtest
 from gateway.config import load_gateway_config
 from gateway.core.building_day import UnitDayResult
 from gateway.core.occupancy import OccupancyEstimate
-from gateway.day_closer import DayCloser
+from gateway.service.day_closer import DayCloser
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
 from gateway.trace_reader import open_trace

@@ -25,10 +25,10 @@ from firmware_sim.modbus_server import BuildingServer
 from gateway.config import load_gateway_config
 from gateway.core.daily_usage import summarise_series
 from gateway.core.floor_stops import STOP_LIMITS
-from gateway.daemon import record_meters
-from gateway.day_closer import DayCloser, local_day_bounds
 from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers
 from gateway.modbus.lift_position_poller import LiftPositionPoller
+from gateway.service.daemon import record_meters
+from gateway.service.day_closer import DayCloser, local_day_bounds
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
 from gateway.trace_reader import open_trace

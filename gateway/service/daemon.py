@@ -32,9 +32,9 @@ from importlib.metadata import PackageNotFoundError, version
 from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
 from gateway.ble.transport import BleTransport
 from gateway.config import GatewayConfig
-from gateway.day_closer import DayCloser, DayReport, local_day_bounds
 from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
 from gateway.modbus.lift_position_poller import watch_lift_forever
+from gateway.service.day_closer import DayCloser, DayReport, local_day_bounds
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
 from gateway.store.lock_events import StoredLockEvent

@@ -1,0 +1,1 @@
+"""The daemon and its supervised jobs (polling, the day closer, the uplink)."""
