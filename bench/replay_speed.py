@@ -23,9 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_sim.scenarios import export_scenario
-from gateway.backtest import run_backtest
 from gateway.config_detection import load_detection_config
-from gateway.trace_reader import open_trace
+from gateway.replay.backtest import run_backtest
+from gateway.replay.trace_reader import open_trace
 
 
 def replay_seconds(trace_dir: Path) -> tuple[float, int, int]:

@@ -14,16 +14,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.backtest import run_backtest
 from gateway.config import GatewayConfig, load_gateway_config
 from gateway.config_detection import load_detection_config
 from gateway.errors import ConfigError, GatewayError
 from gateway.modbus.device_profiles import load_profiles
 from gateway.modbus.read_plans import bind_elevators
+from gateway.replay.backtest import run_backtest
+from gateway.replay.trace_reader import TraceError, open_trace
+from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.daemon import GatewayDaemon, install_stop_signals, record_meters
 from gateway.store.database import GatewayStore
-from gateway.trace_reader import TraceError, open_trace
-from gateway.trace_recorder import TraceRecorder
 from gateway.wire.keys import generate_key_pair
 from simclock import SimClock
 

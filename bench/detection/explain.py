@@ -29,11 +29,11 @@ from run import HELD_OUT_SEEDS  # noqa: E402
 from score import GROUP_RENTAL, Interval, RaisedAlert, read_alerts, read_truth  # noqa: E402
 
 from firmware_sim.scenarios import export_scenario  # noqa: E402
-from gateway.backtest import run_backtest  # noqa: E402
 from gateway.config_detection import load_detection_config  # noqa: E402
 from gateway.core.alert_decision import OVERCROWDING, DecisionParams, observe  # noqa: E402
 from gateway.core.building_day import UnitDayResult  # noqa: E402
-from gateway.trace_reader import open_trace  # noqa: E402
+from gateway.replay.backtest import run_backtest  # noqa: E402
+from gateway.replay.trace_reader import open_trace  # noqa: E402
 
 SIGNALS = ("water", "electricity", "gas", "locks", "elevator")
 

@@ -37,9 +37,9 @@ from baseline import WhistleRule  # noqa: E402
 from score import LEAK, Score, read_alerts, read_truth, score  # noqa: E402
 
 from firmware_sim.scenarios import FAMILIES, export_scenario  # noqa: E402
-from gateway.backtest import run_backtest  # noqa: E402
 from gateway.config_detection import load_detection_config  # noqa: E402
-from gateway.trace_reader import open_trace  # noqa: E402
+from gateway.replay.backtest import run_backtest  # noqa: E402
+from gateway.replay.trace_reader import open_trace  # noqa: E402
 
 TUNE_SEEDS = (101, 102, 103, 104, 105, 106)
 REPORT_SEEDS = (1, 2, 3, 4, 5)

@@ -34,11 +34,11 @@ from gateway.ble.transport import BleTransport
 from gateway.config import GatewayConfig
 from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
 from gateway.modbus.lift_position_poller import watch_lift_forever
+from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.day_closer import DayCloser, DayReport, local_day_bounds
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
 from gateway.store.lock_events import StoredLockEvent
-from gateway.trace_recorder import TraceRecorder
 from gateway.wire.keys import load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 from gateway.wire.uplink import Uplink

@@ -21,9 +21,9 @@ from firmware_sim.ble.emulated_locks import EventLogLock, MiBeaconLock, device_o
 from firmware_sim.ble.lock_frames import LockAction
 from gateway.ble.bumble_transport import BumbleTransport
 from gateway.config import GatewayConfig, load_gateway_config
+from gateway.replay.trace_reader import open_trace
+from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.daemon import GatewayDaemon, record_meters
-from gateway.trace_reader import open_trace
-from gateway.trace_recorder import TraceRecorder
 from gateway.wire.keys import generate_key_pair
 from simclock import SimClock
 from tests.ble.conftest import GATEWAY_MAC, until

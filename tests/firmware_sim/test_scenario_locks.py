@@ -36,9 +36,9 @@ from gateway.ble.bumble_transport import bumble_transport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
 from gateway.config import GatewayConfig, load_gateway_config
+from gateway.replay.trace_reader import open_trace
 from gateway.store.database import GatewayStore
 from gateway.store.lock_events import StoredLockEvent
-from gateway.trace_reader import open_trace
 from tests.ble.conftest import listening, until
 from tests.firmware_sim.served_scenario import gateway_config
 from tests.stepped_clock import SteppedClock

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.backtest import run_backtest
 from gateway.config import load_gateway_config
 from gateway.config_detection import load_detection_config
+from gateway.replay.backtest import run_backtest
+from gateway.replay.trace_reader import TraceError, open_trace
 from gateway.service.day_closer import DayCloser
 from gateway.store.database import GatewayStore, MeterSample
-from gateway.trace_reader import TraceError, open_trace
 from gateway.wire.contract import contract_errors
 from gateway.wire.keys import generate_key_pair, load_signing_key
 from gateway.wire.signer import EnvelopeSigner

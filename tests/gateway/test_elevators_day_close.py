@@ -11,14 +11,14 @@ from pathlib import Path
 from firmware_sim.building_config import load_building_config
 from firmware_sim.households import HouseholdModel
 from firmware_sim.lift_model import building_lifts
-from gateway.backtest import run_backtest
 from gateway.config import load_gateway_config
 from gateway.core.building_day import UnitDayResult
 from gateway.core.occupancy import OccupancyEstimate
+from gateway.replay.backtest import run_backtest
+from gateway.replay.trace_reader import open_trace
 from gateway.service.day_closer import DayCloser
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
-from gateway.trace_reader import open_trace
 from gateway.wire.keys import generate_key_pair, load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 

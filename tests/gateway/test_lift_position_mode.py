@@ -27,12 +27,12 @@ from gateway.core.daily_usage import summarise_series
 from gateway.core.floor_stops import STOP_LIMITS
 from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers
 from gateway.modbus.lift_position_poller import LiftPositionPoller
+from gateway.replay.trace_reader import open_trace
+from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.daemon import record_meters
 from gateway.service.day_closer import DayCloser, local_day_bounds
 from gateway.store.database import GatewayStore, MeterSample
 from gateway.store.lift_counters import ElevatorSample
-from gateway.trace_reader import open_trace
-from gateway.trace_recorder import TraceRecorder
 from gateway.wire.keys import generate_key_pair, load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 from simclock import SimClock

@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 from firmware_sim.scenarios import export_scenario
-from gateway.backtest import run_backtest
 from gateway.config_detection import load_detection_config
-from gateway.trace_reader import open_trace
+from gateway.replay.backtest import run_backtest
+from gateway.replay.trace_reader import open_trace
 
 
 def test_replay_finds_the_rental_and_the_leak_and_nothing_else(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ from gateway.core.counters import CounterLimits, Reading
 from gateway.core.daily_usage import local_day_span
 from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, LockEvent, summarise_lock_day
-from gateway.trace_reader import ElevatorRow, LockRow, MeterRow, Trace, TraceError
+from gateway.replay.trace_reader import ElevatorRow, LockRow, MeterRow, Trace, TraceError
 from gateway.wire.contract import require_valid
 
 DayObserver = Callable[[date, datetime, list[UnitDayResult]], None]

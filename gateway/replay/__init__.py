@@ -1,0 +1,1 @@
+"""Building traces: reading them, recording them, and replaying them through the detector."""
