@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_sim.scenarios import export_scenario
-from gateway.config_detection import load_detection_config
+from gateway.config.detection import load_detection_config
 from gateway.replay.backtest import run_backtest
 from gateway.replay.trace_reader import open_trace
 

@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.config import GatewayConfig, load_gateway_config
-from gateway.config_detection import load_detection_config
+from gateway.config.detection import load_detection_config
+from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.errors import ConfigError, GatewayError
 from gateway.modbus.device_profiles import load_profiles
 from gateway.modbus.read_plans import bind_elevators

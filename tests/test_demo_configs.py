@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo"
 

@@ -19,7 +19,7 @@ import pytest
 
 from firmware_sim.building_config import load_building_config
 from firmware_sim.modbus_server import BuildingServer
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.core.counters import CounterLimits, DeltaFlag, Reading, consumption_deltas
 from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers
 from simclock import SimClock

@@ -29,7 +29,7 @@ from run import HELD_OUT_SEEDS  # noqa: E402
 from score import GROUP_RENTAL, Interval, RaisedAlert, read_alerts, read_truth  # noqa: E402
 
 from firmware_sim.scenarios import export_scenario  # noqa: E402
-from gateway.config_detection import load_detection_config  # noqa: E402
+from gateway.config.detection import load_detection_config  # noqa: E402
 from gateway.core.alert_decision import OVERCROWDING, DecisionParams, observe  # noqa: E402
 from gateway.core.building_day import UnitDayResult  # noqa: E402
 from gateway.replay.backtest import run_backtest  # noqa: E402

@@ -37,7 +37,7 @@ from baseline import WhistleRule  # noqa: E402
 from score import LEAK, Score, read_alerts, read_truth, score  # noqa: E402
 
 from firmware_sim.scenarios import FAMILIES, export_scenario  # noqa: E402
-from gateway.config_detection import load_detection_config  # noqa: E402
+from gateway.config.detection import load_detection_config  # noqa: E402
 from gateway.replay.backtest import run_backtest  # noqa: E402
 from gateway.replay.trace_reader import open_trace  # noqa: E402
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from gateway.ble.bleak_transport import BleakTransport
 from gateway.ble.bumble_transport import bumble_transport
 from gateway.ble.transport import BleTransport
-from gateway.config_devices import BleSection
+from gateway.config.devices import BleSection
 
 
 @asynccontextmanager

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.transport import BleError, BleTransport
 from gateway.ble.xiaomi_products import xiaomi_product
-from gateway.config_devices import LockSpec
+from gateway.config.devices import LockSpec
 from gateway.core.bthome_lock import decode_bthome
 from gateway.core.lock_adverts import (
     ADVERT_SERVICE_UUIDS,

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.transport import BleTransport
-from gateway.config import GatewayConfig
+from gateway.config.gateway_file import GatewayConfig
 from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 

@@ -21,7 +21,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
 
-from gateway.config import GatewayConfig
+from gateway.config.gateway_file import GatewayConfig
 from gateway.core.registers import decode_blocks
 from gateway.errors import ConfigError, DeviceError
 from gateway.modbus.device_profiles import load_profiles

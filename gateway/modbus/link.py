@@ -18,7 +18,7 @@ from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ModbusException
 
-from gateway.config import ModbusRtuBus, ModbusTcpBus
+from gateway.config.gateway_file import ModbusRtuBus, ModbusTcpBus
 from gateway.core.registers import ReadBlock, RegisterFunction
 from gateway.errors import DeviceError
 

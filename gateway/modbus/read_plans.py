@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.config import MeterSpec
-from gateway.config_devices import ElevatorSpec
+from gateway.config.devices import ElevatorSpec
+from gateway.config.gateway_file import MeterSpec
 from gateway.core.registers import DeviceProfile, ReadBlock, plan_reads
 from gateway.errors import ConfigError
 

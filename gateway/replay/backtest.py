@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import TextIO
 
 from gateway.ble.credentials import CredentialPseudonymiser, new_pseudonym_key
-from gateway.config_detection import DetectionConfig
+from gateway.config.detection import DetectionConfig
 from gateway.core.alert_body import UnitFacts
 from gateway.core.alert_decision import CaseState, DecisionAction
 from gateway.core.baselines import UnitBaseline

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from gateway.config import GatewayConfig
+from gateway.config.gateway_file import GatewayConfig
 from gateway.errors import ConfigError
 from gateway.store.database import MeterSample
 from gateway.store.lift_counters import ElevatorSample

@@ -31,7 +31,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
 from gateway.ble.transport import BleTransport
-from gateway.config import GatewayConfig
+from gateway.config.gateway_file import GatewayConfig
 from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
 from gateway.modbus.lift_position_poller import watch_lift_forever
 from gateway.replay.trace_recorder import TraceRecorder

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from gateway.config import GatewayConfig, UnitSpec
+from gateway.config.gateway_file import GatewayConfig, UnitSpec
 from gateway.core.alert_body import UnitFacts
 from gateway.core.alert_decision import (
     OVERCROWDING,

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiomqtt
 
-from gateway.config import GatewayConfig
+from gateway.config.gateway_file import GatewayConfig
 from gateway.store.database import GatewayStore
 from gateway.wire.contract import contract_errors
 from gateway.wire.signer import Sequence

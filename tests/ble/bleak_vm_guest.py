@@ -29,7 +29,7 @@ from firmware_sim.ble.lock_frames import LockAction
 from gateway.ble.bleak_transport import BleakTransport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
-from gateway.config_devices import LockSpec
+from gateway.config.devices import LockSpec
 from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 

@@ -18,7 +18,7 @@ from firmware_sim.ble.emulated_locks import device_on_link
 from gateway.ble.bumble_transport import BumbleTransport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
-from gateway.config_devices import LockSpec
+from gateway.config.devices import LockSpec
 from gateway.store.database import GatewayStore
 from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock

@@ -20,7 +20,7 @@ from building_demo.processes import free_port
 from firmware_sim.ble.emulated_locks import EventLogLock, MiBeaconLock, device_on_link
 from firmware_sim.ble.lock_frames import LockAction
 from gateway.ble.bumble_transport import BumbleTransport
-from gateway.config import GatewayConfig, load_gateway_config
+from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.replay.trace_reader import open_trace
 from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.daemon import GatewayDaemon, record_meters

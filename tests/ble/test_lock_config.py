@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.ble.pseudonym_key import load_or_create_pseudonymiser
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.errors import ConfigError
 
 BASE = """

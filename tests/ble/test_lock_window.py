@@ -9,7 +9,7 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from gateway.config import GatewayConfig, load_gateway_config
+from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.core.lock_activity import LockEvent, summarise_lock_day
 from gateway.service.day_closer import DayCloser
 from gateway.store.database import GatewayStore

@@ -20,7 +20,7 @@ from firmware_sim.ble.emulated_locks import (
     device_on_link,
 )
 from firmware_sim.ble.lock_frames import LockAction, OversizedAdvertError
-from gateway.config_devices import LockSpec
+from gateway.config.devices import LockSpec
 from tests.ble.conftest import Radio, listening, until
 
 BIND_KEY = bytes.fromhex("b0a1c2d3e4f5061728394a5b6c7d8e9f")

@@ -21,7 +21,7 @@ import pytest
 from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.ingest import AlertIngest
 from cloud_bridge.tickets_db import TicketsDB
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.store.database import GatewayStore
 from gateway.store.outbox import OutboxMessage
 from gateway.wire.signer import Sequence

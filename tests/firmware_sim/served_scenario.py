@@ -14,7 +14,7 @@ import pytest
 from firmware_sim.modbus_server import MeterServer, ModbusServerError
 from firmware_sim.scenario_serving import gateway_config_toml, scenario_servers
 from firmware_sim.scenarios import Scenario
-from gateway.config import GatewayConfig, load_gateway_config
+from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from tests.conftest import free_port_block
 from tests.stepped_clock import SteppedClock
 

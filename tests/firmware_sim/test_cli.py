@@ -22,7 +22,7 @@ from firmware_sim.scenarios import ScenarioReadings, build_scenario
 from gateway.ble.bumble_transport import bumble_transport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.store.lock_events import StoredLockEvent
 from simclock import SimClock
 from tests.ble.conftest import listening, until

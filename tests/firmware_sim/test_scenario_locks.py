@@ -35,7 +35,7 @@ from firmware_sim.scenarios import (
 from gateway.ble.bumble_transport import bumble_transport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
-from gateway.config import GatewayConfig, load_gateway_config
+from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.replay.trace_reader import open_trace
 from gateway.store.database import GatewayStore
 from gateway.store.lock_events import StoredLockEvent

@@ -13,7 +13,7 @@ import pytest
 
 from firmware_sim.scenario_serving import gateway_config_toml, scenario_converters
 from firmware_sim.scenarios import Scenario, build_scenario, export_trace
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.modbus.bus_poller import build_pollers
 from gateway.replay.trace_reader import open_trace
 from gateway.store.database import MeterSample

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load_gateway_config
-from gateway.config_detection import load_detection_config
+from gateway.config.detection import load_detection_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.replay.backtest import run_backtest
 from gateway.replay.trace_reader import TraceError, open_trace
 from gateway.service.day_closer import DayCloser

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load_gateway_config
-from gateway.config_detection import load_detection_config
+from gateway.config.detection import load_detection_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.errors import ConfigError
 
 GOOD = """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.errors import ConfigError
 from gateway.modbus.bus_poller import build_pollers
 from gateway.store.database import GatewayStore

@@ -11,7 +11,7 @@ from pathlib import Path
 from firmware_sim.building_config import load_building_config
 from firmware_sim.households import HouseholdModel
 from firmware_sim.lift_model import building_lifts
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.core.building_day import UnitDayResult
 from gateway.core.occupancy import OccupancyEstimate
 from gateway.replay.backtest import run_backtest

@@ -14,7 +14,7 @@ import pytest
 from firmware_sim.building_config import load_building_config
 from firmware_sim.lift_model import building_lifts
 from firmware_sim.modbus_server import BuildingServer
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers
 from gateway.replay.trace_reader import open_trace
 from gateway.replay.trace_recorder import TraceRecorder

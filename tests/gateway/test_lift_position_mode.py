@@ -22,7 +22,7 @@ import pytest
 from firmware_sim.building_config import load_building_config
 from firmware_sim.lift_model import DOOR_OPEN_S, LiftModel, building_lifts
 from firmware_sim.modbus_server import BuildingServer
-from gateway.config import load_gateway_config
+from gateway.config.gateway_file import load_gateway_config
 from gateway.core.daily_usage import summarise_series
 from gateway.core.floor_stops import STOP_LIMITS
 from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers

@@ -13,7 +13,7 @@ from pymodbus import FramerType
 from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
 from pymodbus.server import ModbusSerialServer
 
-from gateway.config import GatewayConfig, load_gateway_config
+from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.modbus.bus_poller import build_pollers
 from simclock import SimClock
 

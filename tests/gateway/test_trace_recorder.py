@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import GatewayConfig, load_gateway_config
+from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.errors import ConfigError
 from gateway.replay.trace_reader import open_trace
 from gateway.replay.trace_recorder import TraceRecorder

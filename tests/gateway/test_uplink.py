@@ -11,7 +11,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from gateway.config import GatewayConfig, load_gateway_config
+from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.store.database import GatewayStore
 from gateway.store.outbox import OutboxMessage
 from gateway.wire.signer import Sequence

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from firmware_sim.scenarios import export_scenario
-from gateway.config_detection import load_detection_config
+from gateway.config.detection import load_detection_config
 from gateway.replay.backtest import run_backtest
 from gateway.replay.trace_reader import open_trace
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
 
-from gateway.config_base import MeterKind, _Frozen
+from gateway.config.base import MeterKind, _Frozen
 from gateway.core.alert_decision import DecisionParams
 from gateway.core.building_day import DetectorSettings
 from gateway.core.counters import CounterLimits

@@ -2,7 +2,7 @@
 
 The smart-lock radio, the locks on unit doors and the lift terminals read over Modbus, with
 the checks that tie them to the rest of the file (a lock's unit exists, a lift's bus exists
-and its device id is free). :class:`gateway.config.GatewayConfig` runs those checks.
+and its device id is free). :class:`gateway.config.gateway_file.GatewayConfig` runs those checks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from gateway.config_base import Identifier, _Frozen
+from gateway.config.base import Identifier, _Frozen
 from gateway.core.lock_adverts import normalise_mac
 
 

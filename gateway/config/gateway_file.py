@@ -5,7 +5,7 @@ A broken file is refused with one line naming the file, the field path and the r
 for example ``gateway.toml: units[3].area_m2: Input should be greater than 0``.
 Relative paths in the file are resolved against the file's own directory.
 This module holds the whole file's model and its loader; the detector's sections live in
-``gateway.config_detection``, the lock radio, locks and lifts in ``gateway.config_devices``.
+``gateway.config.detection``, the lock radio, locks and lifts in ``gateway.config.devices``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from gateway.config_base import Identifier, MeterKind, _Frozen
-from gateway.config_detection import (
+from gateway.config.base import Identifier, MeterKind, _Frozen
+from gateway.config.detection import (
     CounterLimitsSection,
     DecisionSection,
     DetectionConfig,
@@ -28,7 +28,7 @@ from gateway.config_detection import (
     RulesSection,
     _default_limits,
 )
-from gateway.config_devices import (
+from gateway.config.devices import (
     BleSection,
     ElevatorSpec,
     LockSpec,
