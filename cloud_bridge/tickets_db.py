@@ -46,7 +46,7 @@ from cloud_bridge.ticket_records import (
 from cloud_bridge.ticket_states import TicketEvent, TicketState
 from cloud_bridge.tickets_engine import create_tickets_engine, transaction
 from cloud_bridge.tickets_schema import alerts_received, metadata, ticket_events, tickets
-from cloud_bridge.verification import VerifiedAlert
+from cloud_bridge.verification import VerifiedAlert, alert_digest, signed_alert_of
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +151,18 @@ class TicketsDB:
         self, conn: Connection, alert: VerifiedAlert, street_office: str, now: datetime
     ) -> Outcome:
         seen = conn.execute(
-            select(alerts_received.c.payload_sha256, alerts_received.c.ticket_id).where(
+            select(
+                alerts_received.c.payload_sha256,
+                alerts_received.c.ticket_id,
+                alerts_received.c.token,
+            ).where(
                 alerts_received.c.gateway_id == alert.gateway_id,
                 alerts_received.c.boot_epoch == alert.boot_epoch,
                 alerts_received.c.counter == alert.counter,
             )
         ).first()
         if seen is not None:
-            if seen.payload_sha256 == alert.payload_sha256:
+            if seen.payload_sha256 == alert.payload_sha256 or _same_alert(seen.token, alert):
                 return Outcome("duplicate", seen.ticket_id)
             return Outcome(
                 "rejected",
@@ -282,3 +286,9 @@ class TicketsDB:
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("naive datetime: the tickets database stores aware times only")
+
+
+def _same_alert(stored_token: str, alert: VerifiedAlert) -> bool:
+    """A re-send: the gateway signs every send again (new ``iat``), the body stays the same."""
+    stored = signed_alert_of(stored_token)
+    return stored is not None and alert_digest(stored) == alert.alert_sha256

@@ -64,6 +64,13 @@ class VerifiedAlert:
     alert: Mapping[str, Any]
     token: str
     payload_sha256: str
+    boot_id: str = ""
+
+    @property
+    def alert_sha256(self) -> str:
+        """Identifies the alert body itself: the same for every re-send of one message, which
+        the gateway signs again each time (a new ``iat``, so a new token)."""
+        return alert_digest(self.alert)
 
     @property
     def alert_id(self) -> str:
@@ -82,8 +89,11 @@ class VerifiedAlert:
         return str(self.alert["kind"])
 
     @property
-    def seq(self) -> dict[str, int]:
-        return {"boot_epoch": self.boot_epoch, "counter": self.counter}
+    def seq(self) -> dict[str, int | str]:
+        seq: dict[str, int | str] = {"boot_epoch": self.boot_epoch, "counter": self.counter}
+        if self.boot_id:
+            seq["boot_id"] = self.boot_id
+        return seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +139,9 @@ def verify_alert(
     if header.get("alg") != ALGORITHM:
         return reject(f"unsupported alg {header.get('alg')!r} (expected {ALGORITHM!r})")
     kid = header.get("kid")
-    if not isinstance(kid, str) or kid not in gateway.wire.keys:
+    if not isinstance(kid, str) or kid not in gateway.keys:
         return reject(f"unknown key id {kid!r} for gateway {gateway_id!r}")
-    key = gateway.wire.keys[kid]
+    key = gateway.keys[kid]
 
     # 3. The signature verifies.
     try:
@@ -180,7 +190,24 @@ def verify_alert(
         alert=alert,
         token=payload.decode("ascii"),
         payload_sha256=hashlib.sha256(payload).hexdigest(),
+        boot_id=str(claims["seq"].get("boot_id", "")),
     )
+
+
+def alert_digest(alert: Mapping[str, Any]) -> str:
+    canonical = json.dumps(alert, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def signed_alert_of(token: str) -> Mapping[str, Any] | None:
+    """The alert body inside a token this bridge verified before (its payload, not checked
+    again)."""
+    try:
+        claims = _json_object(jws.extract_compact(token.encode()).payload)
+    except (JoseError, ValueError, TypeError):
+        return None
+    alert = None if claims is None else claims.get("alert")
+    return alert if isinstance(alert, dict) else None
 
 
 def _json_object(raw: bytes | str) -> dict[str, Any] | None:

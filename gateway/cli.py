@@ -23,7 +23,7 @@ from gateway.replay.backtest import run_backtest
 from gateway.replay.trace_reader import TraceError, open_trace
 from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.daemon import GatewayDaemon, install_stop_signals, record_meters
-from gateway.store.database import GatewayStore
+from gateway.store.gateway_store import GatewayStore
 from gateway.wire.keys import generate_key_pair
 from simclock import SimClock
 
@@ -187,7 +187,7 @@ def outbox(
     """Show the signed messages in the outbox and what the cloud answered."""
     config = _load(config_path)
     store = GatewayStore(config.gateway.store_path)
-    rows = store.outbox_rows()
+    rows = store.outbox.rows()
     store.close()
     for row in rows:
         row.pop("token", None)

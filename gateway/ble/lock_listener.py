@@ -43,7 +43,7 @@ from gateway.core.lock_log_record import (
     resume_from_value,
 )
 from gateway.core.mibeacon import decode_mibeacon
-from gateway.store.lock_events import StoredLockEvent
+from gateway.observations import StoredLockEvent
 from simclock import SimClock
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.transport import BleTransport
 from gateway.config.gateway_file import GatewayConfig
-from gateway.store.lock_events import StoredLockEvent
+from gateway.observations import StoredLockEvent
 from simclock import SimClock
 
 

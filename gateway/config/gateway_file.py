@@ -44,6 +44,15 @@ from qunzu_common.config_errors import format_validation_error
 from qunzu_common.utc_offset import parse_utc_offset
 
 
+class StoreSection(_Frozen):
+    """The store's disk budget (``gateway.store.disk_budget``): telemetry is evicted oldest first
+    past ``max_bytes``; ``reserve_bytes`` are held back in a file for a full disk."""
+
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024 * 1024)
+    reserve_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    budget_check_s: float = Field(default=300.0, gt=0, description="wall seconds between checks")
+
+
 class GatewaySection(_Frozen):
     id: Identifier
     key_file: Path
@@ -72,7 +81,18 @@ class MqttSection(_Frozen):
     username: str | None = None
     password: str | None = None
     keepalive_s: int = Field(default=30, ge=5, le=3600)
-    resend_after_s: float = Field(default=30.0, gt=0, description="wall seconds without an ack")
+    resend_after_s: float = Field(
+        default=30.0, gt=0, description="wall seconds without an ack before the first re-send"
+    )
+    resend_max_s: float = Field(
+        default=900.0, gt=0, description="the longest wait between two re-sends of one message"
+    )
+
+    @model_validator(mode="after")
+    def _resend_bounds(self) -> MqttSection:
+        if self.resend_max_s < self.resend_after_s:
+            raise ValueError("resend_max_s must be at least resend_after_s")
+        return self
 
 
 class ModbusTcpBus(_Frozen):
@@ -125,6 +145,7 @@ class GatewayConfig(_Frozen):
 
     gateway: GatewaySection
     mqtt: MqttSection = MqttSection()
+    store: StoreSection = StoreSection()
     polling: PollingSection = PollingSection()
     rules: RulesSection = RulesSection()
     norms: NormsSection = NormsSection()

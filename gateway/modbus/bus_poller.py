@@ -33,13 +33,10 @@ from gateway.modbus.read_plans import (
     bind_elevators,
     bind_meters,
 )
-from gateway.store.database import MeterSample
-from gateway.store.lift_counters import ElevatorSample
+from gateway.observations import ElevatorSample, MeterSample, Sample
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
-
-Sample = MeterSample | ElevatorSample
 
 
 def build_pollers(

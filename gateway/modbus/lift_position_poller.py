@@ -33,8 +33,7 @@ from gateway.core.registers import decode_blocks
 from gateway.errors import DeviceError
 from gateway.modbus.link import ModbusLink
 from gateway.modbus.read_plans import CAR_FLOOR, DOOR_OPEN, ElevatorBinding
-from gateway.store.database import MeterSample
-from gateway.store.lift_counters import ElevatorSample
+from gateway.observations import ElevatorSample, MeterSample
 from simclock import SimClock
 
 log = logging.getLogger(__name__)

@@ -26,9 +26,7 @@ from pathlib import Path
 
 from gateway.config.gateway_file import GatewayConfig
 from gateway.errors import ConfigError
-from gateway.store.database import MeterSample
-from gateway.store.lift_counters import ElevatorSample
-from gateway.store.lock_events import StoredLockEvent
+from gateway.observations import ElevatorSample, MeterSample, StoredLockEvent
 
 log = logging.getLogger(__name__)
 

@@ -32,13 +32,14 @@ from importlib.metadata import PackageNotFoundError, version
 from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
 from gateway.ble.transport import BleTransport
 from gateway.config.gateway_file import GatewayConfig
-from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers, poll_forever
+from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers, poll_forever
 from gateway.modbus.lift_position_poller import watch_lift_forever
+from gateway.observations import ElevatorSample, MeterSample, Sample, StoredLockEvent
 from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.day_closer import DayCloser, DayReport, local_day_bounds
-from gateway.store.database import GatewayStore, MeterSample
-from gateway.store.lift_counters import ElevatorSample
-from gateway.store.lock_events import StoredLockEvent
+from gateway.store.database import StoreFull
+from gateway.store.disk_budget import DiskBudget
+from gateway.store.gateway_store import GatewayStore
 from gateway.wire.keys import load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 from gateway.wire.uplink import Uplink
@@ -88,7 +89,9 @@ class GatewayDaemon:
         self.recorder = recorder
         self.store = GatewayStore(config.gateway.store_path)
         self.signer = EnvelopeSigner(config.gateway.id, load_signing_key(config.gateway.key_file))
-        self.uplink = Uplink(config, self.store, clock, package_version())
+        self.uplink = Uplink(config, self.store, self.signer, clock, package_version())
+        self.budget = DiskBudget(self.store, config.store.max_bytes, config.store.reserve_bytes)
+        self._telemetry_dropped = 0
         self.day_closer = DayCloser(config, self.store, self.signer)
         # Locks: the key is read (or made) now, so a bad one fails before anything starts.
         # ``ble_transport`` replaces the stack named in [ble] (tests hand in a bumble one).
@@ -97,11 +100,13 @@ class GatewayDaemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         self.pollers = build_pollers(self.config, self.clock)
-        epoch = await asyncio.to_thread(self.store.start_boot_epoch)
+        boot = await asyncio.to_thread(self.store.sequence.start_boot)
+        await asyncio.to_thread(self.budget.ensure_reserve)
         log.info(
-            "gateway %s starting (boot epoch %d, key %s, %d units, %d buses)",
+            "gateway %s starting (boot %s, epoch %d, key %s, %d units, %d buses)",
             self.config.gateway.id,
-            epoch,
+            boot.boot_id,
+            boot.boot_epoch,
             self.signer.kid,
             len(self.config.units),
             len(self.pollers),
@@ -113,6 +118,7 @@ class GatewayDaemon:
                 )
                 group.create_task(supervised("day-closer", self._day_loop), name="day-closer")
                 group.create_task(self.uplink.run(), name="uplink")
+                group.create_task(supervised("disk-budget", self._budget_loop), name="disk-budget")
                 if self.config.locks:
                     group.create_task(supervised("ble-locks", self._listen), name="ble-locks")
                 group.create_task(_raise_when_set(stop), name="stop")
@@ -128,10 +134,13 @@ class GatewayDaemon:
     async def _keep(self, samples: list[Sample]) -> None:
         meters = [s for s in samples if isinstance(s, MeterSample)]
         lifts = [s for s in samples if isinstance(s, ElevatorSample)]
-        if meters:
-            await asyncio.to_thread(self.store.add_samples, meters)
-        if lifts:
-            await asyncio.to_thread(self.store.add_elevator_samples, lifts)
+        try:
+            if meters:
+                await asyncio.to_thread(self.store.readings.add, meters)
+            if lifts:
+                await asyncio.to_thread(self.store.lifts.add, lifts)
+        except StoreFull as err:
+            await self._telemetry_lost(len(samples), err)
         if self.recorder is not None:
             self.recorder.add(samples)
 
@@ -147,13 +156,17 @@ class GatewayDaemon:
         )
 
     async def _keep_lock_events(self, events: list[StoredLockEvent]) -> None:
-        added = await asyncio.to_thread(self.store.add_lock_events, events)
+        try:
+            added = await asyncio.to_thread(self.store.lock_events.add, events)
+        except StoreFull as err:
+            await self._telemetry_lost(len(events), err)
+            return
         log.debug("kept %d new lock events of %d", added, len(events))
         if self.recorder is not None:
             self.recorder.add_lock_events(events)
 
     async def _log_position(self, lock_mac: str) -> int:
-        return await asyncio.to_thread(self.store.lock_log_position, lock_mac)
+        return await asyncio.to_thread(self.store.lock_events.log_position, lock_mac)
 
     async def _day_loop(self) -> None:
         tz = self.config.gateway.timezone
@@ -167,8 +180,7 @@ class GatewayDaemon:
             yesterday = now.date() - timedelta(days=1)
             day = last_closed + timedelta(days=1)
             while day <= yesterday:
-                report = await asyncio.to_thread(self.day_closer.close_day, day, now)
-                await asyncio.to_thread(self.store.set_last_closed_day, day)
+                report = await self._close(day, now)
                 await self._after_close(report, now)
                 last_closed = day
                 day += timedelta(days=1)
@@ -186,11 +198,12 @@ class GatewayDaemon:
         if report.raised:
             self.uplink.wake()
         retention = timedelta(days=self.config.gateway.raw_retention_days)
-        await asyncio.to_thread(self.store.prune_readings, now - retention)
-        await asyncio.to_thread(self.store.prune_elevator_samples, now - retention)
+        await asyncio.to_thread(self.store.readings.prune, now - retention)
+        await asyncio.to_thread(self.store.lifts.prune, now - retention)
         # Always, so the events of a lock taken out of the configuration do not linger either.
-        await asyncio.to_thread(self.store.prune_lock_events, now - retention)
-        open_cases = await asyncio.to_thread(self.store.open_case_count)
+        await asyncio.to_thread(self.store.lock_events.prune, now - retention)
+        await asyncio.to_thread(self.store.outbox.prune_acknowledged, now - retention)
+        open_cases = await asyncio.to_thread(self.store.cases.open_count)
         await self.uplink.publish_summary(
             {
                 "gateway_id": self.config.gateway.id,
@@ -201,6 +214,39 @@ class GatewayDaemon:
                 "open_cases": open_cases,
             }
         )
+
+    async def _close(self, day: date, now: datetime) -> DayReport:
+        """Close ``day`` in one transaction; on a full disk, make room (the reserve, then the
+        oldest telemetry) and close it again: a day's alerts are worth more than readings."""
+        try:
+            return await asyncio.to_thread(self.day_closer.close_day, day, now)
+        except StoreFull as err:
+            log.error(  # noqa: TRY400 - SQLite's message says it all; no traceback
+                "closing %s failed on a full disk (%s); making room and retrying", day, err
+            )
+            await asyncio.to_thread(self.budget.release_reserve)
+            await asyncio.to_thread(self.budget.enforce)
+            return await asyncio.to_thread(self.day_closer.close_day, day, now)
+
+    async def _telemetry_lost(self, count: int, err: StoreFull) -> None:
+        """Readings that could not be kept: say so once per episode, make room, carry on."""
+        if self._telemetry_dropped == 0:
+            log.error("store full, telemetry dropped until there is room again: %s", err)
+        self._telemetry_dropped += count
+        if await asyncio.to_thread(self.budget.release_reserve):
+            await asyncio.to_thread(self.budget.enforce)
+
+    async def _budget_loop(self) -> None:
+        """Keep the store within its disk budget, and the full-disk reserve in place."""
+        while True:
+            await asyncio.to_thread(self.budget.enforce)
+            if await asyncio.to_thread(self.budget.ensure_reserve) and self._telemetry_dropped:
+                log.warning(
+                    "store has room again; %d telemetry records were dropped meanwhile",
+                    self._telemetry_dropped,
+                )
+                self._telemetry_dropped = 0
+            await asyncio.sleep(self.config.store.budget_check_s)
 
     async def _sleep_until_close_of(self, day: date) -> None:
         _, end = local_day_bounds(day, self.config.gateway.timezone)

@@ -7,8 +7,14 @@ day's stops at each floor from the lifts' stored counters (``floor_stops_day``, 
 ``gateway backtest``), which the core weighs against the neighbours; an occupancy estimate
 against the unit's legal cap; one step of the unit's alert decision; and, when the decision says
 so, an alert body that is checked against the wire contract, given the next sequence number,
-signed and put in the outbox in the same breath. The outbox is what the uplink sends; nothing
-here touches the network. Runs synchronously (the daemon calls it in a worker thread).
+signed and put in the outbox.
+
+Everything a day's close writes (case states and baselines, daily usage, the signed alerts in
+the outbox, and the day as the last closed) is ONE transaction: a crash or a full disk in the
+middle leaves the day unclosed with nothing of it kept, and the next close does it again from
+the same states, so a raised alert is never lost between a saved state and its outbox row.
+The outbox is what the uplink sends; nothing here touches the network. Runs synchronously (the
+daemon calls it in a worker thread).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from gateway.core.case_state_json import case_state_from_dict, case_state_to_dic
 from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT
-from gateway.store.database import GatewayStore
+from gateway.store.gateway_store import GatewayStore
 from gateway.store.outbox import OutboxMessage
 from gateway.wire.contract import require_valid
 from gateway.wire.signer import EnvelopeSigner
@@ -82,11 +88,18 @@ class DayCloser:
         floor_stops = self.floor_stops(day, start, end)
         results = close_building_day(inputs, day, self._tz, self._settings, now, floor_stops)
         report.results = results
+        with self._store.transaction():
+            self._keep(report, results, now)
+            self._store.set_last_closed_day(day)
+        return report
+
+    def _keep(self, report: DayReport, results: list[UnitDayResult], now: datetime) -> None:
+        """Write the day's results and alerts (inside the day's one transaction)."""
         usage_rows = []
         for unit, result in zip(self._config.units, results, strict=True):
             for kind, state in result.states.items():
-                self._store.save_case_state(unit.unit_id, kind, case_state_to_dict(state))
-            self._store.save_case_state(unit.unit_id, BASELINE, result.baseline.to_dict())
+                self._store.cases.save(unit.unit_id, kind, case_state_to_dict(state))
+            self._store.cases.save(unit.unit_id, BASELINE, result.baseline.to_dict())
             assessment = result.assessment
             if assessment.estimate is not None:
                 report.units_with_data += 1
@@ -99,22 +112,21 @@ class DayCloser:
                 if decision.action is DecisionAction.CLOSE:
                     log.info("unit %s: %s case closed locally", unit.unit_id, decision.kind)
             report.raised.extend(self._send(unit, body, result, now) for body in result.alerts)
-        self._store.save_daily_usage(usage_rows)
-        return report
+        self._store.usage.save(usage_rows)
 
     def _inputs(self, unit: UnitSpec, day: date, start: datetime, end: datetime) -> UnitDayInputs:
         states = {}
         for kind in CASE_KINDS:
-            stored = self._store.case_state(unit.unit_id, kind)
+            stored = self._store.cases.get(unit.unit_id, kind)
             if stored is not None:
                 states[kind] = case_state_from_dict(stored)
-        stored_baseline = self._store.case_state(unit.unit_id, BASELINE)
+        stored_baseline = self._store.cases.get(unit.unit_id, BASELINE)
         return UnitDayInputs(
             facts=unit_facts(unit),
             baseline=UnitBaseline()
             if stored_baseline is None
             else UnitBaseline.from_dict(stored_baseline),
-            readings=self._store.readings_between(unit.unit_id, start, end, self._tz),
+            readings=self._store.readings.between(unit.unit_id, start, end, self._tz),
             limits=self._config.counter_limits(unit),
             states=states,
             lock_days=self.lock_window(unit.unit_id, day),
@@ -122,7 +134,7 @@ class DayCloser:
 
     def floor_stops(self, day: date, start: datetime, end: datetime) -> dict[int, float | None]:
         """The day's stops at each floor over all lifts, from the counters around the day."""
-        counters = self._store.floor_counters_between(start, end, self._tz)
+        counters = self._store.lifts.between(start, end, self._tz)
         return {
             floor: floor_stops_day(by_elevator, floor, day, self._tz)
             for floor, by_elevator in counters.items()
@@ -133,14 +145,14 @@ class DayCloser:
         (like backtest, a lock counts from its first event, and then every day counts)."""
         if unit_id not in self._config.lock_unit_ids:
             return None
-        first = self._store.first_lock_event_time(unit_id, self._tz)
+        first = self._store.lock_events.first_time(unit_id, self._tz)
         if first is None or first.date() > day:
             return None
         oldest = max(first.date(), day - timedelta(days=self._settings.locks.window_days - 1))
         days = [oldest + timedelta(days=n) for n in range((day - oldest).days + 1)]
         start, _ = local_day_bounds(days[0], self._tz)
         _, end = local_day_bounds(day, self._tz)
-        events = self._store.lock_events_between(unit_id, start, end, self._tz)
+        events = self._store.lock_events.between(unit_id, start, end, self._tz)
         return tuple(summarise_lock_day(events, d, self._tz) for d in days)
 
     def _send(
@@ -149,11 +161,11 @@ class DayCloser:
         require_valid("alert", body)
         kind, revision = str(body["kind"]), int(str(body["revision"]))
         topic = self._config.topic("alert")
-        seq = self._store.next_sequence()
+        seq = self._store.sequence.next()
         token = self._signer.sign_alert(topic, int(now.timestamp()), seq, body)
         alert_id = str(body["alert_id"])
-        self._store.enqueue(
-            OutboxMessage(seq, topic, token, alert_id, unit.unit_id, kind, revision, 0),
+        self._store.outbox.enqueue(
+            OutboxMessage(seq, topic, token, alert_id, unit.unit_id, kind, revision, 0, body),
             created_at=now,
         )
         estimate = body["estimated_occupancy"]

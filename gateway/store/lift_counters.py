@@ -5,75 +5,57 @@ like ``readings`` keeps the meters' totals, and is pruned with them. The day clo
 per floor and lift, the counters around one day and turns them into the day's stops with the
 same core function ``gateway backtest`` uses.
 
-:class:`ElevatorCounterTable` is a part of :class:`gateway.store.database.GatewayStore` (same SQLite
-connection, same lock and transactions), kept in its own module so the store stays readable.
+Lift counters are telemetry: when the store reaches its disk budget they are evicted oldest
+first (``gateway.store.disk_budget``).
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import datetime, tzinfo
 
 from gateway.core.counters import Reading
-
-
-@dataclass(frozen=True, slots=True)
-class ElevatorSample:
-    """A lift's cumulative stop counter at one floor, as polled."""
-
-    elevator_id: str
-    floor: int
-    ts: datetime
-    stops_total: float
-
+from gateway.observations import ElevatorSample
+from gateway.store.database import StoreDatabase
 
 FloorCounters = dict[int, dict[str, list[Reading]]]  # floor -> elevator id -> readings
 
 
-class ElevatorCounterTable:
-    """The ``elevator_stops`` table; mixed into the store, which provides the three below."""
+class LiftCounterTable:
+    def __init__(self, db: StoreDatabase) -> None:
+        self._db = db
+        with db.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS elevator_stops(elevator_id TEXT NOT NULL,"
+                " floor INTEGER NOT NULL, ts FLOAT NOT NULL, stops_total FLOAT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS idx_elevator_stops_series"
+                " ON elevator_stops(elevator_id, floor, ts)"
+            )
+            conn.execute("CREATE INDEX IF NOT EXISTS idx_elevator_stops_ts ON elevator_stops(ts)")
 
-    _conn: sqlite3.Connection
-    _lock: threading.Lock
-
-    _transaction: Callable[[], AbstractContextManager[None]]
-
-    def _create_elevator_tables(self) -> None:
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS elevator_stops(elevator_id TEXT NOT NULL,"
-            " floor INTEGER NOT NULL, ts FLOAT NOT NULL, stops_total FLOAT NOT NULL)"
-        )
-        self._conn.execute(
-            "CREATE INDEX IF NOT EXISTS idx_elevator_stops_series"
-            " ON elevator_stops(elevator_id, floor, ts)"
-        )
-        self._conn.execute("CREATE INDEX IF NOT EXISTS idx_elevator_stops_ts ON elevator_stops(ts)")
-
-    def add_elevator_samples(self, samples: Iterable[ElevatorSample]) -> int:
+    def add(self, samples: Iterable[ElevatorSample]) -> int:
         rows = [(s.elevator_id, s.floor, s.ts.timestamp(), s.stops_total) for s in samples]
-        with self._transaction():
-            self._conn.executemany(
+        with self._db.transaction() as conn:
+            conn.executemany(
                 "INSERT INTO elevator_stops(elevator_id, floor, ts, stops_total)"
                 " VALUES(?, ?, ?, ?)",
                 rows,
             )
         return len(rows)
 
-    def floor_counters_between(self, start: datetime, end: datetime, tz: tzinfo) -> FloorCounters:
+    def between(self, start: datetime, end: datetime, tz: tzinfo) -> FloorCounters:
         """Every stored counter, by floor and lift, from its last reading at/before ``start``
         to its first at/after ``end`` (what a day's stops are computed from)."""
         lo, hi = start.timestamp(), end.timestamp()
         out: FloorCounters = {}
-        with self._lock:
-            series = self._conn.execute(
+        with self._db.reading() as conn:
+            series = conn.execute(
                 "SELECT DISTINCT elevator_id, floor FROM elevator_stops ORDER BY floor, elevator_id"
             ).fetchall()
             for elevator_id, floor in series:
-                rows = self._conn.execute(
+                rows = conn.execute(
                     "SELECT ts, stops_total FROM elevator_stops WHERE elevator_id = ?"
                     " AND floor = ? AND ts >= COALESCE((SELECT MAX(ts) FROM elevator_stops"
                     "  WHERE elevator_id = ? AND floor = ? AND ts <= ?), ?)"
@@ -85,12 +67,11 @@ class ElevatorCounterTable:
                     out.setdefault(floor, {})[elevator_id] = list(_readings(rows, tz))
         return out
 
-    def prune_elevator_samples(self, older_than: datetime) -> int:
-        with self._transaction():
-            cursor = self._conn.execute(
+    def prune(self, older_than: datetime) -> int:
+        with self._db.transaction() as conn:
+            return conn.execute(
                 "DELETE FROM elevator_stops WHERE ts < ?", (older_than.timestamp(),)
-            )
-            return cursor.rowcount
+            ).rowcount
 
 
 def _readings(rows: Iterable[tuple[float, float]], tz: tzinfo) -> Iterator[Reading]:

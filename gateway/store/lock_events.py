@@ -7,78 +7,44 @@ sequence and time) is skipped, so a re-read event log or a repeated advertisemen
 For a lock read over its GATT event log, ``meta`` keeps the last sequence kept, where the next
 read resumes. Events are kept as long as raw readings, and pruned with them.
 
-:class:`LockEventTable` is a part of :class:`gateway.store.database.GatewayStore` (same SQLite
-connection, same lock and transactions), kept in its own module so the store stays readable.
+Lock events are telemetry: when the store reaches its disk budget they are evicted oldest first
+(``gateway.store.disk_budget``).
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-import sqlite_utils
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
 
 from gateway.core.lock_activity import LockEvent
-
-
-@dataclass(frozen=True, slots=True)
-class StoredLockEvent:
-    """A door event as kept: ``credential`` is a pseudonym (``gateway.ble.credentials``)."""
-
-    unit_id: str
-    lock_mac: str
-    source: str  # mibeacon, bthome or gatt
-    seq: int  # the lock's packet counter or event-log sequence
-    ts: datetime
-    event: str  # unlock, lock or failed
-    method: str
-    credential: str
+from gateway.observations import StoredLockEvent
+from gateway.store.database import StoreDatabase
 
 
 class LockEventTable:
-    """The ``lock_events`` table; mixed into the store, which provides the five below."""
+    def __init__(self, db: StoreDatabase) -> None:
+        self._db = db
+        with db.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS lock_events(unit_id TEXT NOT NULL,"
+                " lock_mac TEXT NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL,"
+                " ts FLOAT NOT NULL, event TEXT NOT NULL, method TEXT, credential TEXT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE UNIQUE INDEX IF NOT EXISTS idx_lock_events_lock_mac_source_seq_ts"
+                " ON lock_events(lock_mac, source, seq, ts)"
+            )
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS idx_lock_events_unit_id_ts ON lock_events(unit_id, ts)"
+            )
 
-    _conn: sqlite3.Connection
-    _db: sqlite_utils.Database
-    _lock: threading.Lock
-
-    _transaction: Callable[[], AbstractContextManager[None]]
-    _meta: Callable[[str], str | None]
-    _set_meta: Callable[[str, str], None]
-
-    def _create_lock_event_tables(self) -> None:
-        db = self._db
-        db["lock_events"].create(
-            {
-                "unit_id": str,
-                "lock_mac": str,
-                "source": str,
-                "seq": int,
-                "ts": float,
-                "event": str,
-                "method": str,
-                "credential": str,
-            },
-            not_null={"unit_id", "lock_mac", "source", "seq", "ts", "event", "credential"},
-            if_not_exists=True,
-        )
-        db["lock_events"].create_index(
-            ["lock_mac", "source", "seq", "ts"], unique=True, if_not_exists=True
-        )
-        db["lock_events"].create_index(["unit_id", "ts"], if_not_exists=True)
-
-    def add_lock_events(self, events: Iterable[StoredLockEvent]) -> int:
+    def add(self, events: Iterable[StoredLockEvent]) -> int:
         """Keep ``events``; one already kept (same lock, source, sequence and time) is skipped.
         Returns how many were new. Advances each event-log lock's resume point."""
         added = 0
-        with self._transaction():
+        with self._db.transaction() as conn:
             for e in events:
-                cursor = self._conn.execute(
+                cursor = conn.execute(
                     "INSERT OR IGNORE INTO lock_events(unit_id, lock_mac, source, seq, ts, event,"
                     " method, credential) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
                     (e.unit_id, e.lock_mac, e.source, e.seq, e.ts.timestamp(), e.event, e.method,
@@ -87,36 +53,32 @@ class LockEventTable:
                 added += cursor.rowcount
                 if e.source == "gatt":
                     key = f"lock_log_seq:{e.lock_mac}"
-                    self._set_meta(key, str(max(e.seq, int(self._meta(key) or "0"))))
+                    self._db.set_meta(key, str(max(e.seq, int(self._db.meta(key) or "0"))))
         return added
 
-    def lock_log_position(self, lock_mac: str) -> int:
+    def log_position(self, lock_mac: str) -> int:
         """The last event-log sequence kept from ``lock_mac`` (0 before the first)."""
-        with self._lock:
-            return int(self._meta(f"lock_log_seq:{lock_mac}") or "0")
+        return int(self._db.meta(f"lock_log_seq:{lock_mac}") or "0")
 
-    def lock_events_between(
-        self, unit_id: str, start: datetime, end: datetime, tz: Any
-    ) -> list[LockEvent]:
+    def between(self, unit_id: str, start: datetime, end: datetime, tz: tzinfo) -> list[LockEvent]:
         """The unit's door events with ``start <= ts < end``, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.reading() as conn:
+            rows = conn.execute(
                 "SELECT ts, event, credential FROM lock_events WHERE unit_id = ? AND ts >= ?"
                 " AND ts < ? ORDER BY ts",
                 (unit_id, start.timestamp(), end.timestamp()),
             ).fetchall()
         return [LockEvent(datetime.fromtimestamp(ts, tz), event, cred) for ts, event, cred in rows]
 
-    def first_lock_event_time(self, unit_id: str, tz: Any) -> datetime | None:
-        with self._lock:
-            row = self._conn.execute(
+    def first_time(self, unit_id: str, tz: tzinfo) -> datetime | None:
+        with self._db.reading() as conn:
+            row = conn.execute(
                 "SELECT MIN(ts) FROM lock_events WHERE unit_id = ?", (unit_id,)
             ).fetchone()
         return None if row[0] is None else datetime.fromtimestamp(row[0], tz)
 
-    def prune_lock_events(self, older_than: datetime) -> int:
-        with self._transaction():
-            cursor = self._conn.execute(
+    def prune(self, older_than: datetime) -> int:
+        with self._db.transaction() as conn:
+            return conn.execute(
                 "DELETE FROM lock_events WHERE ts < ?", (older_than.timestamp(),)
-            )
-            return cursor.rowcount
+            ).rowcount

@@ -24,14 +24,20 @@ TOKEN_TYPE = "bldg-alert+jws"
 
 @dataclass(frozen=True, slots=True)
 class Sequence:
-    """Orders every message of one gateway: ``boot_epoch`` grows at each start, ``counter``
-    within one boot."""
+    """Identifies and orders every message of one gateway: ``boot_epoch`` grows at each start,
+    ``counter`` within one boot, and ``boot_id`` is drawn at random at each start, so a wiped
+    or restored store never repeats an identity (``gateway.store.sequence``). Messages queued
+    by a gateway older than ``boot_id`` have it empty."""
 
     boot_epoch: int
     counter: int
+    boot_id: str = ""
 
-    def as_dict(self) -> dict[str, int]:
-        return {"boot_epoch": self.boot_epoch, "counter": self.counter}
+    def as_dict(self) -> dict[str, int | str]:
+        out: dict[str, int | str] = {"boot_epoch": self.boot_epoch, "counter": self.counter}
+        if self.boot_id:
+            out["boot_id"] = self.boot_id
+        return out
 
 
 class EnvelopeSigner:

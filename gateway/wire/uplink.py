@@ -1,9 +1,12 @@
 """The MQTT uplink: drains the outbox to the broker and records the cloud's acknowledgements.
 
-Delivery is at-least-once end to end. Each signed message stays in the SQLite outbox until the
-cloud bridge answers on ``.../ack``; the uplink publishes it at QoS 1 and publishes it again,
-byte for byte, if no answer comes within ``resend_after_s`` (wall clock) or after a reconnect.
-The bridge recognises the repeat by its sequence and answers ``duplicate``.
+Delivery is at-least-once end to end. Each alert stays in the SQLite outbox until the cloud
+bridge answers on ``.../ack``; the uplink publishes it at QoS 1 and publishes it again if no
+answer comes in time, or after a reconnect. Each message waits for its own next attempt,
+doubling from ``resend_after_s`` to ``resend_max_s`` with jitter. Every send is signed again
+with the time of that send (same body, same sequence), so an alert that waited out a long outage
+is still inside the bridge's age window; the bridge recognises a repeat by its sequence and body
+and answers ``duplicate``.
 
 Presence: a retained ``online`` status on connect and a retained ``offline`` MQTT will.
 Connection loss is retried with jittered exponential back-off; the state change is logged once.
@@ -16,14 +19,16 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
 
 from gateway.config.gateway_file import GatewayConfig
-from gateway.store.database import GatewayStore
+from gateway.store.gateway_store import GatewayStore
+from gateway.store.outbox import OutboxMessage, next_attempt_delay
 from gateway.wire.contract import contract_errors
-from gateway.wire.signer import Sequence
+from gateway.wire.signer import EnvelopeSigner, Sequence
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -35,10 +40,21 @@ BACKOFF_MAX_S = 30.0
 
 class Uplink:
     def __init__(
-        self, config: GatewayConfig, store: GatewayStore, clock: SimClock, version: str
+        self,
+        config: GatewayConfig,
+        store: GatewayStore,
+        signer: EnvelopeSigner,
+        clock: SimClock,
+        version: str,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
     ) -> None:
         self._config = config
         self._store = store
+        self._signer = signer
+        self._wall = wall_clock
+        self._rng = rng or random.Random()
         self._clock = clock
         self._version = version
         self._wake = asyncio.Event()
@@ -139,27 +155,44 @@ class Uplink:
             log.debug("summary not sent: broker unavailable")
 
     async def _pump(self, client: aiomqtt.Client, *, resend_all: bool) -> None:
-        resend_after = 0.0 if resend_all else self._config.mqtt.resend_after_s
+        every_pending = resend_all
         while True:
-            due = await asyncio.to_thread(self._store.due_messages, time.time(), resend_after)
+            due = await asyncio.to_thread(
+                self._store.outbox.due, self._wall(), every_pending=every_pending
+            )
             for message in due:
-                await client.publish(message.topic, message.token, qos=1)
-                await asyncio.to_thread(self._store.mark_sent, message.seq, time.time())
-                if message.sent_count:
-                    log.info(
-                        "re-sent %s (seq %d/%d, attempt %d)",
-                        message.alert_id,
-                        message.seq.boot_epoch,
-                        message.seq.counter,
-                        message.sent_count + 1,
-                    )
-            resend_after = self._config.mqtt.resend_after_s
+                await self._send(client, message)
+            every_pending = False
             self._wake.clear()
             try:
                 async with asyncio.timeout(PUMP_PERIOD_S):
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+    async def _send(self, client: aiomqtt.Client, message: OutboxMessage) -> None:
+        """Sign ``message`` for this send (its body and sequence unchanged), publish it, and
+        note when it is due again should no ack come."""
+        token = message.token
+        if message.body is not None:  # rows queued before bodies were kept go as they were
+            sent_at = int(self._clock.now().timestamp())
+            token = self._signer.sign_alert(message.topic, sent_at, message.seq, message.body)
+        await client.publish(message.topic, token, qos=1)
+        now = self._wall()
+        mqtt = self._config.mqtt
+        wait = next_attempt_delay(
+            message.sent_count + 1, mqtt.resend_after_s, mqtt.resend_max_s, self._rng
+        )
+        await asyncio.to_thread(self._store.outbox.mark_sent, message.seq, token, now, now + wait)
+        if message.sent_count:
+            log.debug(
+                "re-sent %s (seq %d/%d, attempt %d, next in %.0f s)",
+                message.alert_id,
+                message.seq.boot_epoch,
+                message.seq.counter,
+                message.sent_count + 1,
+                wait,
+            )
 
     async def _receive_acks(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -172,10 +205,12 @@ class Uplink:
             if problems:
                 log.warning("ignored a malformed ack: %s", "; ".join(problems))
                 continue
-            seq = Sequence(ack["seq"]["boot_epoch"], ack["seq"]["counter"])
+            seq = Sequence(
+                ack["seq"]["boot_epoch"], ack["seq"]["counter"], ack["seq"].get("boot_id", "")
+            )
             status, reason = ack["status"], ack.get("reason", "")
             known = await asyncio.to_thread(
-                self._store.mark_acked, seq, status, reason, self._clock.now()
+                self._store.outbox.mark_acked, seq, status, reason, self._clock.now()
             )
             if not known:
                 continue

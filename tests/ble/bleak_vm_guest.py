@@ -30,7 +30,7 @@ from gateway.ble.bleak_transport import BleakTransport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
 from gateway.config.devices import LockSpec
-from gateway.store.lock_events import StoredLockEvent
+from gateway.observations import StoredLockEvent
 from simclock import SimClock
 
 BIND_KEY = bytes.fromhex("b0a1c2d3e4f5061728394a5b6c7d8e9f")

@@ -19,8 +19,8 @@ from gateway.ble.bumble_transport import BumbleTransport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
 from gateway.config.devices import LockSpec
-from gateway.store.database import GatewayStore
-from gateway.store.lock_events import StoredLockEvent
+from gateway.observations import StoredLockEvent
+from gateway.store.gateway_store import GatewayStore
 from simclock import SimClock
 
 GATEWAY_MAC = "F0:00:00:00:00:01"
@@ -38,11 +38,11 @@ class Radio:
     kept: list[StoredLockEvent] = field(default_factory=list)
 
     async def keep(self, events: list[StoredLockEvent]) -> None:
-        await asyncio.to_thread(self.store.add_lock_events, events)
+        await asyncio.to_thread(self.store.lock_events.add, events)
         self.kept.extend(events)  # after the store: a test that sees them may read the store
 
     async def log_position(self, mac: str) -> int:
-        return await asyncio.to_thread(self.store.lock_log_position, mac)
+        return await asyncio.to_thread(self.store.lock_events.log_position, mac)
 
     def listener(self, locks: list[LockSpec], silent_after_s: float = 60.0) -> LockListener:
         return LockListener(
@@ -58,7 +58,7 @@ class Radio:
 
     def stored(self, unit_id: str) -> list[tuple[str, str]]:
         start = datetime(2000, 1, 1, tzinfo=UTC)
-        events = self.store.lock_events_between(unit_id, start, start + timedelta(days=20000), UTC)
+        events = self.store.lock_events.between(unit_id, start, start + timedelta(days=20000), UTC)
         return [(e.event, e.credential) for e in events]
 
 

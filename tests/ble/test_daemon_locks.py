@@ -82,7 +82,7 @@ async def test_the_daemon_keeps_and_records_pseudonymised_lock_events(tmp_path: 
             return [
                 (unit, e.event, e.credential)
                 for unit in ("0101", "0102")
-                for e in daemon.store.lock_events_between(unit, start, when + timedelta(1), UTC)
+                for e in daemon.store.lock_events.between(unit, start, when + timedelta(1), UTC)
             ]
 
         await until(lambda: len(kept()) == 2)

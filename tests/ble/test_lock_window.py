@@ -11,9 +11,9 @@ from pathlib import Path
 
 from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.core.lock_activity import LockEvent, summarise_lock_day
+from gateway.observations import StoredLockEvent
 from gateway.service.day_closer import DayCloser
-from gateway.store.database import GatewayStore
-from gateway.store.lock_events import StoredLockEvent
+from gateway.store.gateway_store import GatewayStore
 from gateway.wire.keys import generate_key_pair, load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 
@@ -54,8 +54,8 @@ def test_the_window_starts_when_the_lock_is_first_heard_and_spans_at_most_a_week
         stored(4, first + timedelta(days=3), "unlock", "aaaa"),
         stored(5, first + timedelta(days=9), "unlock", "cccc"),
     ]
-    assert store.add_lock_events(events) == 5
-    assert store.add_lock_events(events[:2]) == 0  # the same events again are not kept twice
+    assert store.lock_events.add(events) == 5
+    assert store.lock_events.add(events[:2]) == 0  # the same events again are not kept twice
 
     assert closer.lock_window("0101", date(2026, 3, 1)) is None  # not heard yet
     assert closer.lock_window("0102", date(2026, 3, 5)) is None  # no lock on that door
@@ -86,7 +86,7 @@ def test_closing_a_day_counts_the_lock_of_a_unit_without_meters(tmp_path: Path) 
         for resident in range(8):
             ts = datetime(2026, 3, 3 + n, 19, resident, tzinfo=CST)
             events.append(stored(len(events) + 1, ts, "unlock", f"resident-{resident}"))
-    store.add_lock_events(events)
+    store.lock_events.add(events)
     now = datetime(2026, 3, 10, 0, 10, tzinfo=CST)
     report = closer.close_day(day, now)
     assert report.units_with_data == 1  # 0101 has no meter: only its lock speaks
@@ -100,11 +100,13 @@ def test_closing_a_day_counts_the_lock_of_a_unit_without_meters(tmp_path: Path) 
 def test_pruning_drops_old_events_but_keeps_each_event_log_resume_point(tmp_path: Path) -> None:
     store = GatewayStore(tmp_path / "gateway.sqlite")
     first = datetime(2026, 3, 1, 8, 0, tzinfo=CST)
-    store.add_lock_events([stored(n, first + timedelta(days=n), "unlock", "aaaa") for n in (1, 2)])
-    assert store.prune_lock_events(first + timedelta(days=2)) == 1
-    assert store.lock_log_position(MAC) == 2  # a resumed log does not bring the pruned one back
+    store.lock_events.add([stored(n, first + timedelta(days=n), "unlock", "aaaa") for n in (1, 2)])
+    assert store.lock_events.prune(first + timedelta(days=2)) == 1
+    assert (
+        store.lock_events.log_position(MAC) == 2
+    )  # a resumed log does not bring the pruned one back
     start, end = first - timedelta(days=1), first + timedelta(days=9)
-    assert [e.ts for e in store.lock_events_between("0101", start, end, CST)] == [
+    assert [e.ts for e in store.lock_events.between("0101", start, end, CST)] == [
         first + timedelta(days=2)
     ]
     store.close()

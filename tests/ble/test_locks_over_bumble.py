@@ -128,7 +128,7 @@ async def test_event_log_lock_resumes_after_a_lost_link_without_loss_or_repeat(
         await until(lambda: len(radio.kept) == 4, within_s=10)
 
     assert [e.seq for e in radio.kept] == [1, 2, 3, 4]
-    assert radio.store.lock_log_position(GATT_MAC) == 4
+    assert radio.store.lock_events.log_position(GATT_MAC) == 4
     credentials = [e.credential for e in radio.kept]
     assert credentials == [
         radio.pseudonyms.pseudonym(f"{GATT_MAC}/00000007"),

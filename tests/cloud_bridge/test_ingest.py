@@ -22,9 +22,10 @@ from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.ingest import AlertIngest
 from cloud_bridge.tickets_db import TicketsDB
 from gateway.config.gateway_file import load_gateway_config
-from gateway.store.database import GatewayStore
+from gateway.store.gateway_store import GatewayStore
 from gateway.store.outbox import OutboxMessage
-from gateway.wire.signer import Sequence
+from gateway.wire.keys import load_signing_key
+from gateway.wire.signer import EnvelopeSigner, Sequence
 from gateway.wire.uplink import Uplink
 from simclock import SimClock
 from tests.cloud_bridge.signed_alerts import (
@@ -311,7 +312,7 @@ rooms = 1
     )
     store = GatewayStore(tmp_path / "gateway.sqlite")
     body = alert_body()
-    store.enqueue(
+    store.outbox.enqueue(
         OutboxMessage(
             Sequence(1, 1),
             gateway.topic,
@@ -324,7 +325,9 @@ rooms = 1
         ),
         datetime.now(UTC),
     )
-    uplink = Uplink(load_gateway_config(gateway_toml), store, CLOCK, "test")
+    gateway_config = load_gateway_config(gateway_toml)
+    signer = EnvelopeSigner("gw-1", load_signing_key(gateway_config.gateway.key_file))
+    uplink = Uplink(gateway_config, store, signer, CLOCK, "test")
     config = config_for(tmp_path, [gateway], mosquitto.port)
     db = TicketsDB(config.bridge.database_url)
     db.create_schema()
@@ -332,11 +335,11 @@ rooms = 1
         async with running(AlertIngest(config, db, CLOCK)):
             link = asyncio.create_task(uplink.run(), name="uplink")
             try:
-                await eventually(lambda: store.outbox_rows()[0]["ack_status"] is not None)
+                await eventually(lambda: store.outbox.rows()[0]["ack_status"] is not None)
             finally:
                 link.cancel()
                 await asyncio.gather(link, return_exceptions=True)
-        assert store.outbox_rows()[0]["ack_status"] == "accepted"
+        assert store.outbox.rows()[0]["ack_status"] == "accepted"
         assert [t.unit_id for t in db.list_tickets()] == ["0302"]
     finally:
         store.close()

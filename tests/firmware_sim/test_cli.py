@@ -23,7 +23,7 @@ from gateway.ble.bumble_transport import bumble_transport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
 from gateway.config.gateway_file import load_gateway_config
-from gateway.store.lock_events import StoredLockEvent
+from gateway.observations import StoredLockEvent
 from simclock import SimClock
 from tests.ble.conftest import listening, until
 from tests.conftest import free_port_block

@@ -23,8 +23,8 @@ from firmware_sim.scenario_serving import (
 from firmware_sim.scenarios import Scenario, ScenarioReadings, build_scenario, export_trace
 from gateway.core.car_stops import CarSample, stops_by_floor
 from gateway.modbus.bus_poller import build_pollers
+from gateway.observations import ElevatorSample
 from gateway.replay.trace_reader import open_trace
-from gateway.store.lift_counters import ElevatorSample
 from tests.firmware_sim.served_scenario import gateway_config, serving
 
 pytestmark = pytest.mark.timeout(60)

@@ -36,9 +36,9 @@ from gateway.ble.bumble_transport import bumble_transport
 from gateway.ble.credentials import CredentialPseudonymiser
 from gateway.ble.lock_listener import LockListener
 from gateway.config.gateway_file import GatewayConfig, load_gateway_config
+from gateway.observations import StoredLockEvent
 from gateway.replay.trace_reader import open_trace
-from gateway.store.database import GatewayStore
-from gateway.store.lock_events import StoredLockEvent
+from gateway.store.gateway_store import GatewayStore
 from tests.ble.conftest import listening, until
 from tests.firmware_sim.served_scenario import gateway_config
 from tests.stepped_clock import SteppedClock
@@ -128,11 +128,11 @@ class GatewaySide:
         self.kept: list[StoredLockEvent] = []
 
     async def keep(self, events: list[StoredLockEvent]) -> None:
-        await asyncio.to_thread(self.store.add_lock_events, events)
+        await asyncio.to_thread(self.store.lock_events.add, events)
         self.kept.extend(events)
 
     async def log_position(self, mac: str) -> int:
-        return await asyncio.to_thread(self.store.lock_log_position, mac)
+        return await asyncio.to_thread(self.store.lock_events.log_position, mac)
 
     @contextlib.asynccontextmanager
     async def running(self, config: GatewayConfig, clock: SteppedClock) -> AsyncIterator[None]:
@@ -190,7 +190,7 @@ async def test_a_gateway_keeps_the_events_of_locks_csv_and_resumes_after_a_resta
             await asyncio.sleep(0.1)  # nothing more (no repeat) arrives
     finally:
         await radio.stop()
-        gateway.store.database.close()
+        gateway.store.close()
     assert as_rows(gateway.kept) == sorted((r.ts, r.unit_id, r.event) for r in exported)
     # One pseudonym per credential of a flat, none for a mechanical key or the door locking.
     pseudonym_of = {(e.ts, e.unit_id, e.event): e.credential for e in gateway.kept}

@@ -15,8 +15,8 @@ from firmware_sim.scenario_serving import gateway_config_toml, scenario_converte
 from firmware_sim.scenarios import Scenario, build_scenario, export_trace
 from gateway.config.gateway_file import load_gateway_config
 from gateway.modbus.bus_poller import build_pollers
+from gateway.observations import MeterSample
 from gateway.replay.trace_reader import open_trace
-from gateway.store.database import MeterSample
 from tests.firmware_sim.served_scenario import Served, serving
 
 pytestmark = pytest.mark.timeout(60)

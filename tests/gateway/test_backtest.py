@@ -14,10 +14,11 @@ import pytest
 
 from gateway.config.detection import load_detection_config
 from gateway.config.gateway_file import load_gateway_config
+from gateway.observations import MeterSample
 from gateway.replay.backtest import run_backtest
 from gateway.replay.trace_reader import TraceError, open_trace
 from gateway.service.day_closer import DayCloser
-from gateway.store.database import GatewayStore, MeterSample
+from gateway.store.gateway_store import GatewayStore
 from gateway.wire.contract import contract_errors
 from gateway.wire.keys import generate_key_pair, load_signing_key
 from gateway.wire.signer import EnvelopeSigner
@@ -124,14 +125,14 @@ def test_replay_equals_the_live_day_closer_on_the_same_readings(tmp_path: Path) 
     generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
     store = GatewayStore(tmp_path / "live.sqlite")
     trace = open_trace(trace_dir)
-    store.add_samples(MeterSample(r.unit_id, r.kind, r.ts, r.total) for r in trace.meters())
+    store.readings.add(MeterSample(r.unit_id, r.kind, r.ts, r.total) for r in trace.meters())
     signer = EnvelopeSigner("backtest", load_signing_key(config.gateway.key_file))
     closer = DayCloser(config, store, signer)
     for offset in range(14):
         day = date(2026, 3, 1) + timedelta(days=offset)
         closes_at = START + timedelta(days=offset + 1, minutes=10)  # as the daemon schedules it
         closer.close_day(day, closes_at)
-    live = [signed_alert(row["token"]) for row in store.outbox_rows()]
+    live = [signed_alert(row["token"]) for row in store.outbox.rows()]
     store.close()
     assert replayed and live == replayed
 

@@ -11,8 +11,8 @@ import pytest
 from gateway.config.gateway_file import load_gateway_config
 from gateway.errors import ConfigError
 from gateway.modbus.bus_poller import build_pollers
-from gateway.store.database import GatewayStore
-from gateway.store.lift_counters import ElevatorSample
+from gateway.observations import ElevatorSample
+from gateway.store.gateway_store import GatewayStore
 from simclock import SimClock
 
 CST = timezone(timedelta(hours=8))
@@ -173,21 +173,21 @@ def test_floor_counters_round_trip_around_a_day(tmp_path: Path) -> None:
         for floor in (1, 2)
         for h in hours
     ]
-    assert store.add_elevator_samples(samples) == len(samples)
-    counters = store.floor_counters_between(day_start, day_start + timedelta(days=1), CST)
+    assert store.lifts.add(samples) == len(samples)
+    counters = store.lifts.between(day_start, day_start + timedelta(days=1), CST)
     assert set(counters) == {1, 2} and set(counters[2]) == {"L1", "L2"}
     series = counters[2]["L1"]
     # From the last reading at/before midnight to the first at/after the next midnight.
     assert [r.ts for r in series] == [day_start + timedelta(hours=h) for h in range(0, 25, 3)]
     assert [r.total for r in series] == [2000.0 + h + 6 for h in range(0, 25, 3)]
     assert series[0].ts.utcoffset() == timedelta(hours=8)
-    dropped = store.prune_elevator_samples(day_start)
+    dropped = store.lifts.prune(day_start)
     assert dropped == 2 * 2 * 2  # the -6 h and -3 h readings of each series
     assert (
-        store.floor_counters_between(day_start - timedelta(days=1), day_start, CST)[1]["L1"][0].ts
+        store.lifts.between(day_start - timedelta(days=1), day_start, CST)[1]["L1"][0].ts
         == day_start
     )
     store.close()
     reopened = GatewayStore(tmp_path / "gw.sqlite")  # the table survives a restart
-    assert len(reopened.floor_counters_between(day_start, day_start, CST)[1]["L2"]) == 1
+    assert len(reopened.lifts.between(day_start, day_start, CST)[1]["L2"]) == 1
     reopened.close()

@@ -14,11 +14,11 @@ from firmware_sim.lift_model import building_lifts
 from gateway.config.gateway_file import load_gateway_config
 from gateway.core.building_day import UnitDayResult
 from gateway.core.occupancy import OccupancyEstimate
+from gateway.observations import ElevatorSample, MeterSample
 from gateway.replay.backtest import run_backtest
 from gateway.replay.trace_reader import open_trace
 from gateway.service.day_closer import DayCloser
-from gateway.store.database import GatewayStore, MeterSample
-from gateway.store.lift_counters import ElevatorSample
+from gateway.store.gateway_store import GatewayStore
 from gateway.wire.keys import generate_key_pair, load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 
@@ -121,8 +121,8 @@ def test_live_day_close_uses_the_lifts_as_the_backtest_does(tmp_path: Path) -> N
 
     generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
     store = GatewayStore(tmp_path / "live.sqlite")
-    store.add_samples(meters)
-    store.add_elevator_samples(lifts)
+    store.readings.add(meters)
+    store.lifts.add(lifts)
     closer = DayCloser(config, store, EnvelopeSigner("gw", load_signing_key(tmp_path / "k.pem")))
     live = {}
     for offset in range(DAYS):

@@ -15,11 +15,10 @@ from firmware_sim.building_config import load_building_config
 from firmware_sim.lift_model import building_lifts
 from firmware_sim.modbus_server import BuildingServer
 from gateway.config.gateway_file import load_gateway_config
-from gateway.modbus.bus_poller import ModbusBusPoller, Sample, build_pollers
+from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers
+from gateway.observations import ElevatorSample, MeterSample, Sample
 from gateway.replay.trace_reader import open_trace
 from gateway.replay.trace_recorder import TraceRecorder
-from gateway.store.database import MeterSample
-from gateway.store.lift_counters import ElevatorSample
 from simclock import SimClock
 from tests.gateway.lift_building import lift_building_file, lift_gateway_file
 from tests.stepped_clock import SteppedClock

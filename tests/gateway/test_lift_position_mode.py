@@ -27,12 +27,12 @@ from gateway.core.daily_usage import summarise_series
 from gateway.core.floor_stops import STOP_LIMITS
 from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers
 from gateway.modbus.lift_position_poller import LiftPositionPoller
+from gateway.observations import ElevatorSample, MeterSample
 from gateway.replay.trace_reader import open_trace
 from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.daemon import record_meters
 from gateway.service.day_closer import DayCloser, local_day_bounds
-from gateway.store.database import GatewayStore, MeterSample
-from gateway.store.lift_counters import ElevatorSample
+from gateway.store.gateway_store import GatewayStore
 from gateway.wire.keys import generate_key_pair, load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 from simclock import SimClock
@@ -303,10 +303,10 @@ async def test_a_restart_reads_as_a_reset_not_as_a_jump(tmp_path: Path) -> None:
     generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
     config = load_gateway_config(gateway_file(tmp_path, 1))
     store = GatewayStore(tmp_path / "gw.sqlite")
-    store.add_elevator_samples(stored)
+    store.lifts.add(stored)
     closer = DayCloser(config, store, EnvelopeSigner("gw", load_signing_key(tmp_path / "k.pem")))
     floor_stops = closer.floor_stops(day_start.date(), day_start, day_end)
-    counters = store.floor_counters_between(day_start, day_end, CST)
+    counters = store.lifts.between(day_start, day_end, CST)
     store.close()
 
     expected = stops_seen_by_position(model, day_start, day_end)

@@ -10,9 +10,9 @@ import pytest
 
 from gateway.config.gateway_file import GatewayConfig, load_gateway_config
 from gateway.errors import ConfigError
+from gateway.observations import MeterSample
 from gateway.replay.trace_reader import open_trace
 from gateway.replay.trace_recorder import TraceRecorder
-from gateway.store.database import MeterSample
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=CST)

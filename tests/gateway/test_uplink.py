@@ -10,16 +10,19 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from joserfc.jwk import OKPKey
 
 from gateway.config.gateway_file import GatewayConfig, load_gateway_config
-from gateway.store.database import GatewayStore
+from gateway.store.gateway_store import GatewayStore
 from gateway.store.outbox import OutboxMessage
-from gateway.wire.signer import Sequence
+from gateway.wire.signer import EnvelopeSigner, Sequence
 from gateway.wire.uplink import Uplink
 from simclock import SimClock
 from tests.conftest import RunningBroker, start_mosquitto, stop_broker
 
 pytestmark = pytest.mark.timeout(60)
+
+SIGNER = EnvelopeSigner("gw-1", OKPKey.generate_key("Ed25519", private=True))
 
 
 def config_for(tmp_path: Path, port: int, resend_after_s: float = 30.0) -> GatewayConfig:
@@ -45,7 +48,7 @@ rooms = 1
 
 def enqueue(store: GatewayStore, counter: int) -> Sequence:
     seq = Sequence(1, counter)
-    store.enqueue(
+    store.outbox.enqueue(
         OutboxMessage(
             seq,
             "bldg/v1/gw-1/alert",
@@ -91,15 +94,15 @@ async def test_outbox_is_delivered_and_acks_recorded(
     store = GatewayStore(tmp_path / "g.sqlite")
     enqueue(store, 1)
     received: list[str] = []
-    uplink = Uplink(config_for(tmp_path, mosquitto.port), store, SimClock.real(), "test")
+    uplink = Uplink(config_for(tmp_path, mosquitto.port), store, SIGNER, SimClock.real(), "test")
     async with asyncio.TaskGroup() as group:
         cloud = group.create_task(ack_everything(mosquitto.port, received))
         await asyncio.sleep(0.3)
         link = group.create_task(uplink.run())
-        await wait_for(lambda: store.outbox_rows()[0]["ack_status"] == "accepted")
+        await wait_for(lambda: store.outbox.rows()[0]["ack_status"] == "accepted")
         enqueue(store, 2)
         uplink.wake()
-        await wait_for(lambda: all(r["ack_status"] == "accepted" for r in store.outbox_rows()))
+        await wait_for(lambda: all(r["ack_status"] == "accepted" for r in store.outbox.rows()))
         # Presence is retained: a late subscriber sees the gateway online.
         async with aiomqtt.Client("127.0.0.1", mosquitto.port) as late:
             await late.subscribe("bldg/v1/gw-1/status")
@@ -116,7 +119,7 @@ async def test_a_clean_stop_leaves_the_gateway_offline(
     tmp_path: Path, mosquitto: RunningBroker
 ) -> None:
     store = GatewayStore(tmp_path / "g.sqlite")
-    uplink = Uplink(config_for(tmp_path, mosquitto.port), store, SimClock.real(), "test")
+    uplink = Uplink(config_for(tmp_path, mosquitto.port), store, SIGNER, SimClock.real(), "test")
 
     async def retained_state() -> str:
         async with aiomqtt.Client("127.0.0.1", mosquitto.port) as late:
@@ -143,7 +146,11 @@ async def test_unacknowledged_message_is_resent_identically(
     enqueue(store, 1)
     received: list[str] = []
     uplink = Uplink(
-        config_for(tmp_path, mosquitto.port, resend_after_s=0.5), store, SimClock.real(), "t"
+        config_for(tmp_path, mosquitto.port, resend_after_s=0.5),
+        store,
+        SIGNER,
+        SimClock.real(),
+        "t",
     )
     async with asyncio.TaskGroup() as group:
         cloud = group.create_task(ack_everything(mosquitto.port, received, answer=False))
@@ -153,7 +160,7 @@ async def test_unacknowledged_message_is_resent_identically(
         cloud.cancel()
         link.cancel()
     assert set(received) == {"tok-1"}
-    assert store.outbox_rows()[0]["ack_status"] is None
+    assert store.outbox.rows()[0]["ack_status"] is None
     store.close()
 
 
@@ -167,7 +174,9 @@ async def test_broker_starting_late_is_reached_by_backoff(tmp_path: Path) -> Non
     broker_dir.mkdir()
     port = free_port()
     # The uplink may publish before the cloud below has subscribed; its re-send covers that.
-    uplink = Uplink(config_for(tmp_path, port, resend_after_s=2.0), store, SimClock.real(), "t")
+    uplink = Uplink(
+        config_for(tmp_path, port, resend_after_s=2.0), store, SIGNER, SimClock.real(), "t"
+    )
     received: list[str] = []
     async with asyncio.TaskGroup() as group:
         link = group.create_task(uplink.run())
@@ -175,7 +184,7 @@ async def test_broker_starting_late_is_reached_by_backoff(tmp_path: Path) -> Non
         broker = await asyncio.to_thread(start_mosquitto, broker_dir, port)
         try:
             cloud = group.create_task(ack_everything(port, received))
-            await wait_for(lambda: store.outbox_rows()[0]["ack_status"] == "accepted", within_s=20)
+            await wait_for(lambda: store.outbox.rows()[0]["ack_status"] == "accepted", within_s=20)
         finally:
             # Both clients end their sessions (DISCONNECT, inside their `async with`) before the
             # broker goes: a broker stopped under a client that is still being cancelled leaves

@@ -1,0 +1,119 @@
+"""The store's disk budget: telemetry gives way, alerts never do.
+
+``[store] max_bytes`` caps the live bytes of the SQLite file. When a check finds the store over
+it, telemetry is evicted oldest first, a slice of rows at a time, until it fits: acknowledged
+outbox rows (history), then the oldest of the raw meter readings, lift counters and lock events.
+After each slice the write-ahead log is emptied and free pages are given back. Daily results, case
+states, unacknowledged messages and the alerts in the outbox are never evicted.
+
+A filesystem can fill up before the budget is reached (other files, a small card). For that the
+store keeps a reserve file of ``reserve_bytes`` beside the database: on a full disk the reserve is
+deleted, which leaves room for SQLite to evict telemetry and to keep the day's alerts, and it is
+made again once there is room. The shell says so once, with SQLite's own error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.store.gateway_store import GatewayStore
+
+log = logging.getLogger(__name__)
+
+SLICE_ROWS = 2000
+MAX_SLICES = 100_000  # a bound on one check, far beyond any store's history
+TELEMETRY = (("readings", "ts"), ("elevator_stops", "ts"), ("lock_events", "ts"))
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetCheck:
+    used_bytes: int
+    evicted_rows: int
+
+    @property
+    def evicted(self) -> bool:
+        return self.evicted_rows > 0
+
+
+class DiskBudget:
+    def __init__(self, store: GatewayStore, max_bytes: int, reserve_bytes: int) -> None:
+        self._store = store
+        self.max_bytes = max_bytes
+        self.reserve_bytes = reserve_bytes
+        self.reserve_path = Path(f"{store.path}.reserve")
+
+    def enforce(self) -> BudgetCheck:
+        """Evict telemetry until the store fits its budget (or nothing evictable is left)."""
+        used = self._store.db.used_bytes()
+        evicted = 0
+        for _ in range(MAX_SLICES):
+            if used <= self.max_bytes:
+                break
+            removed = self._evict_slice()
+            if removed == 0:
+                log.warning(
+                    "store holds %d bytes, over its budget of %d, and has no telemetry left to"
+                    " evict: only alerts and case states remain",
+                    used,
+                    self.max_bytes,
+                )
+                break
+            evicted += removed
+            used = self._store.db.used_bytes()
+        if evicted:
+            log.info("disk budget: evicted %d telemetry rows, store now %d bytes", evicted, used)
+        return BudgetCheck(used, evicted)
+
+    def _evict_slice(self) -> int:
+        """Delete up to ``SLICE_ROWS`` of the oldest telemetry (history first), then empty the
+        write-ahead log: small slices keep the log small enough to fit on a nearly full disk."""
+        removed = self._store.outbox.evict_acknowledged(SLICE_ROWS // 4)
+        if not removed:
+            with self._store.transaction() as conn:
+                oldest = {
+                    table: conn.execute(f"SELECT MIN({column}) FROM {table}").fetchone()[0]
+                    for table, column in TELEMETRY
+                }
+                known = {table: ts for table, ts in oldest.items() if ts is not None}
+                if not known:
+                    return 0
+                table = min(known, key=lambda name: known[name])
+                column = dict(TELEMETRY)[table]
+                removed = conn.execute(
+                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table}"
+                    f" ORDER BY {column} LIMIT ?)",
+                    (SLICE_ROWS,),
+                ).rowcount
+        self._store.db.give_back_free_pages()
+        return removed
+
+    def ensure_reserve(self) -> bool:
+        """Make the reserve file if it is missing and the disk has room for it and more."""
+        if self.reserve_bytes <= 0:
+            return False
+        if self.reserve_path.exists():
+            return True
+        free = shutil.disk_usage(self.reserve_path.parent).free
+        if free < 2 * self.reserve_bytes:
+            return False
+        try:
+            with self.reserve_path.open("wb") as f:
+                f.write(b"\0" * self.reserve_bytes)  # real blocks, unlike a sparse truncate
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            self.reserve_path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def release_reserve(self) -> bool:
+        """Delete the reserve file (on a full disk); True if there was one."""
+        try:
+            self.reserve_path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
