@@ -1,4 +1,4 @@
-"""``cloud-bridge``: the cloud bridge's command line (run, check-config, tickets)."""
+"""``cloud-bridge``: the cloud bridge's command line (run, check-config, tickets, db)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+db_app = typer.Typer(
+    help="The tickets database's schema: which revision it is at, and upgrading it.",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
 # soft_wrap: an error line stays one line, whatever the terminal width, so it can be grepped.
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -104,7 +109,7 @@ def tickets(
     config = _load(config_path)
     db = TicketsDB(config.bridge.database_url, actor=config.bridge.instance)
     try:
-        db.create_schema()
+        db.migrate()
         rows = db.list_tickets(open_only=open_only)
     except BridgeError as err:
         raise _fail("cannot read tickets", err) from err
@@ -131,6 +136,36 @@ def tickets(
     Console().print(table)
 
 
+@db_app.command("upgrade")
+def db_upgrade(config_path: ConfigPath) -> None:
+    """Bring the tickets database to the newest schema revision (what `run` does at start).
+    Back the database up first."""
+    config = _load(config_path)
+    db = TicketsDB(config.bridge.database_url, actor=config.bridge.instance)
+    try:
+        result = db.migrate()
+    except BridgeError as err:
+        raise _fail("cannot upgrade", err) from err
+    finally:
+        db.close()
+    typer.echo(f"tickets database {db.safe_url}: {result.describe()}")
+
+
+@db_app.command("current")
+def db_current(config_path: ConfigPath) -> None:
+    """Show the tickets database's schema revision and whether an upgrade is due (changes
+    nothing)."""
+    config = _load(config_path)
+    db = TicketsDB(config.bridge.database_url, actor=config.bridge.instance)
+    try:
+        state = db.schema_state()
+    except BridgeError as err:
+        raise _fail("cannot read", err) from err
+    finally:
+        db.close()
+    typer.echo(f"tickets database {db.safe_url}: {state.describe()}")
+
+
 def _setup_logging(level: str) -> None:
     if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ValueError(f"--log-level: must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
@@ -139,3 +174,6 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if level.upper() != "DEBUG":
+        # Alembic narrates every start at INFO; the bridge logs one line when it migrates.
+        logging.getLogger("alembic").setLevel(logging.WARNING)

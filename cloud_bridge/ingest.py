@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,7 +152,7 @@ class AlertIngest:
         if self._db_down:
             log.info("tickets database reachable again")
             self._db_down = False
-        seq = f"{verdict.boot_epoch}/{verdict.counter}"
+        seq = verdict.seq_text
         if outcome.status == "rejected":
             log.warning(
                 "refused %s from %s (seq %s): %s",
@@ -186,7 +187,7 @@ class AlertIngest:
         self,
         gateway_id: str | None,
         alert_id: str | None,
-        seq: dict[str, int] | None,
+        seq: Mapping[str, int | str] | None,
         status: str,
         ticket_id: int | None,
         reason: str,
@@ -196,7 +197,7 @@ class AlertIngest:
             return None
         body: dict[str, Any] = {
             "alert_id": alert_id,
-            "seq": seq,
+            "seq": dict(seq),
             "status": status,
             "ticket_id": ticket_id,
         }

@@ -65,7 +65,7 @@ async def run_bridge(
     db = db or TicketsDB(config.bridge.database_url, actor=config.bridge.instance)
     sockets: list[socket.socket] = []
     try:
-        await asyncio.to_thread(db.create_schema)
+        await asyncio.to_thread(db.migrate)
         ingest = AlertIngest(config, db, clock)
         server = None
         if config.http.enabled:

@@ -4,9 +4,10 @@ SQLAlchemy Core on SQLite (the embedded default: WAL, foreign keys, a busy timeo
 ``BEGIN IMMEDIATE`` transactions) or PostgreSQL (``postgresql+psycopg://``), so several bridge
 instances can share one database. Idempotency rests on unique keys, not on luck:
 
-- ``alerts_received`` is unique per ``(gateway_id, boot_epoch, counter)``: a message delivered
-  twice is recognised by its sequence and payload hash (``duplicate``); another message reusing a
-  sequence is refused;
+- ``alerts_received`` is unique per sequence ``(gateway_id, boot_id, boot_epoch, counter)``: a
+  message delivered twice, or re-sent (signed again, with a fresh ``iat``), is recognised by its
+  sequence and the hash of its alert body (``duplicate``); another alert reusing a sequence is
+  refused;
 - a partial unique index allows one *open* ticket per ``(gateway_id, unit_id, kind)``: a new
   alert for a case with an open ticket adds its evidence to that ticket.
 
@@ -14,8 +15,9 @@ When two bridges race on the same message or the same case, the loser's transact
 one of those keys, is rolled back and is run again, and then sees the winner's result.
 
 This module holds the queries, one transaction per method. The tables are in
-:mod:`~cloud_bridge.tickets_schema`, engines and transactions in
-:mod:`~cloud_bridge.tickets_engine`, what an alert adds to its case in
+:mod:`~cloud_bridge.tickets_schema` (built by the migrations of
+:mod:`~cloud_bridge.tickets_migrations`, run by :meth:`TicketsDB.migrate`), engines and
+transactions in :mod:`~cloud_bridge.tickets_engine`, what an alert adds to its case in
 :mod:`~cloud_bridge.case_evidence`, and the objects handed out in
 :mod:`~cloud_bridge.ticket_records`.
 """
@@ -33,7 +35,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.exc import IntegrityError
 
-from cloud_bridge import ticket_states
+from cloud_bridge import ticket_states, tickets_migrations
 from cloud_bridge.case_evidence import case_values, estimate_text, merge_evidence
 from cloud_bridge.errors import StorageError, TicketConflict, TicketNotFound
 from cloud_bridge.ticket_records import (
@@ -45,13 +47,14 @@ from cloud_bridge.ticket_records import (
 )
 from cloud_bridge.ticket_states import TicketEvent, TicketState
 from cloud_bridge.tickets_engine import create_tickets_engine, transaction
-from cloud_bridge.tickets_schema import alerts_received, metadata, ticket_events, tickets
-from cloud_bridge.verification import VerifiedAlert, alert_digest, signed_alert_of
+from cloud_bridge.tickets_migrations import MigrationResult, SchemaState
+from cloud_bridge.tickets_schema import alerts_received, ticket_events, tickets
+from cloud_bridge.verification import VerifiedAlert
 
 log = logging.getLogger(__name__)
 
 RACE_ATTEMPTS = 3
-SCHEMA_LOCK_KEY = 0x71756E7A75  # any constant shared by every bridge: serialises create_schema
+SCHEMA_LOCK_KEY = 0x71756E7A75  # any constant shared by every bridge: serialises migrate
 
 
 class TicketsDB:
@@ -66,13 +69,29 @@ class TicketsDB:
     def close(self) -> None:
         self._engine.dispose()
 
-    def create_schema(self) -> None:
-        """Create the tables and indexes that do not exist yet (safe to run on every start, from
-        several bridges at once)."""
+    def migrate(self) -> MigrationResult:
+        """Bring the schema to the newest revision (:mod:`~cloud_bridge.tickets_migrations`):
+        create it in an empty database, adopt one made before migrations, upgrade an older one.
+        Safe on every start, from several bridges at once: one transaction, which on PostgreSQL
+        first takes an advisory lock (the one bridges before migrations took around
+        ``create_all``) and on SQLite the write lock, so concurrent upgrades run one by one and
+        the later ones find nothing to do."""
         with self._transaction(write=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-            metadata.create_all(conn)
+            result = tickets_migrations.upgrade(conn)
+        if result.changed:
+            log.info("tickets database %s: %s", self.safe_url, result.describe())
+        return result
+
+    def create_schema(self) -> None:
+        """The name of :meth:`migrate` before migrations existed."""
+        self.migrate()
+
+    def schema_state(self) -> SchemaState:
+        """Where the schema stands (revision, head); changes nothing."""
+        with self._transaction(write=False) as conn:
+            return tickets_migrations.schema_state(conn)
 
     def check(self) -> None:
         """Raise :class:`StorageError` unless the database answers."""
@@ -153,22 +172,29 @@ class TicketsDB:
         seen = conn.execute(
             select(
                 alerts_received.c.payload_sha256,
+                alerts_received.c.alert_sha256,
                 alerts_received.c.ticket_id,
-                alerts_received.c.token,
             ).where(
                 alerts_received.c.gateway_id == alert.gateway_id,
+                alerts_received.c.boot_id == alert.boot_id,
                 alerts_received.c.boot_epoch == alert.boot_epoch,
                 alerts_received.c.counter == alert.counter,
             )
         ).first()
         if seen is not None:
-            if seen.payload_sha256 == alert.payload_sha256 or _same_alert(seen.token, alert):
+            # A re-send is signed again (another token, a fresh iat): the same sequence with the
+            # same alert body is the same message. Rows stored before bodies were hashed, whose
+            # token could not be read in the migration, compare the whole message instead.
+            if seen.alert_sha256 is not None:
+                same = seen.alert_sha256 == alert.alert_sha256
+            else:
+                same = seen.payload_sha256 == alert.payload_sha256
+            if same:
                 return Outcome("duplicate", seen.ticket_id)
             return Outcome(
                 "rejected",
                 None,
-                f"sequence reused: {alert.boot_epoch}/{alert.counter} already carried another"
-                " message",
+                f"sequence reused: {alert.seq_text} already carried another alert",
             )
         current = conn.execute(
             select(tickets)
@@ -188,11 +214,13 @@ class TicketsDB:
         conn.execute(
             insert(alerts_received).values(
                 gateway_id=alert.gateway_id,
+                boot_id=alert.boot_id,
                 boot_epoch=alert.boot_epoch,
                 counter=alert.counter,
                 alert_id=alert.alert_id,
                 revision=alert.revision,
                 payload_sha256=alert.payload_sha256,
+                alert_sha256=alert.alert_sha256,
                 received_at=now,
                 ticket_id=ticket_id,
                 token=alert.token,
@@ -286,9 +314,3 @@ class TicketsDB:
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("naive datetime: the tickets database stores aware times only")
-
-
-def _same_alert(stored_token: str, alert: VerifiedAlert) -> bool:
-    """A re-send: the gateway signs every send again (new ``iat``), the body stays the same."""
-    stored = signed_alert_of(stored_token)
-    return stored is not None and alert_digest(stored) == alert.alert_sha256

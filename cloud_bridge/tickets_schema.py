@@ -4,8 +4,13 @@
   evidence (JSON); a partial unique index allows one *open* ticket per
   ``(gateway_id, unit_id, kind)``;
 - ``ticket_events``: every step of a ticket's life (who, when, from which state to which);
-- ``alerts_received``: every signed alert received, unique per ``(gateway_id, boot_epoch,
-  counter)``, with the token itself so anyone can verify it again.
+- ``alerts_received``: every signed alert received, unique per sequence ``(gateway_id, boot_id,
+  boot_epoch, counter)``, with a hash of its alert body (a re-send is signed again, so only the
+  body tells a re-send from another alert) and the token itself so anyone can verify it again.
+
+These definitions are the schema *now*: the migrations in ``cloud_bridge/migrations/`` build it
+step by step, and a test checks that the two agree. Change a table here only together with a new
+migration revision.
 
 Times are stored through :class:`UtcDateTime`, which accepts aware datetimes only and hands back
 UTC. The queries live in :mod:`cloud_bridge.tickets_db`.
@@ -108,14 +113,21 @@ alerts_received = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("gateway_id", String(64), nullable=False),
+    # "" for gateways that predate boot ids (and for messages received before revision 2).
+    Column("boot_id", String(32), nullable=False, server_default=""),
     Column("boot_epoch", BigInteger, nullable=False),
     Column("counter", BigInteger, nullable=False),
     Column("alert_id", String(200), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("payload_sha256", String(64), nullable=False),
+    # SHA-256 of the alert body's canonical JSON; NULL only for old rows whose token could not
+    # be read during the migration (their payload_sha256 is compared instead).
+    Column("alert_sha256", String(64)),
     Column("received_at", UtcDateTime, nullable=False),
     Column("ticket_id", ForeignKey("tickets.id"), index=True),
     # The signed message itself: anyone with the gateway's public key can verify it again.
     Column("token", Text, nullable=False),
-    UniqueConstraint("gateway_id", "boot_epoch", "counter", name="alerts_received_one_per_seq"),
+    UniqueConstraint(
+        "gateway_id", "boot_id", "boot_epoch", "counter", name="alerts_received_one_per_seq"
+    ),
 )

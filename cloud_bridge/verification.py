@@ -53,7 +53,8 @@ class VerificationLimits:
 @dataclass(frozen=True, slots=True)
 class VerifiedAlert:
     """An alert whose signature, claims and time checked out. ``token`` is the message as
-    received (the proof a third party can verify again); ``payload_sha256`` identifies it."""
+    received (the proof a third party can verify again); ``payload_sha256`` identifies this
+    send, ``alert_sha256`` the alert it carries, and ``seq`` the message."""
 
     gateway_id: str
     topic: str
@@ -64,13 +65,11 @@ class VerifiedAlert:
     alert: Mapping[str, Any]
     token: str
     payload_sha256: str
-    boot_id: str = ""
-
-    @property
-    def alert_sha256(self) -> str:
-        """Identifies the alert body itself: the same for every re-send of one message, which
-        the gateway signs again each time (a new ``iat``, so a new token)."""
-        return alert_digest(self.alert)
+    # The gateway's id of this boot ("" from gateways that send none): part of the sequence.
+    boot_id: str
+    # Identifies the alert body: a re-send (signed again, fresh iat) has another token but the
+    # same body and sequence. See alert_body_sha256.
+    alert_sha256: str
 
     @property
     def alert_id(self) -> str:
@@ -90,10 +89,17 @@ class VerifiedAlert:
 
     @property
     def seq(self) -> dict[str, int | str]:
+        """The sequence as the gateway sent it (``boot_id`` only when it sent one)."""
         seq: dict[str, int | str] = {"boot_epoch": self.boot_epoch, "counter": self.counter}
         if self.boot_id:
             seq["boot_id"] = self.boot_id
         return seq
+
+    @property
+    def seq_text(self) -> str:
+        """``boot_id/boot_epoch/counter`` (``boot_epoch/counter`` without a boot id), for logs."""
+        numbers = f"{self.boot_epoch}/{self.counter}"
+        return f"{self.boot_id}/{numbers}" if self.boot_id else numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,23 +197,15 @@ def verify_alert(
         token=payload.decode("ascii"),
         payload_sha256=hashlib.sha256(payload).hexdigest(),
         boot_id=str(claims["seq"].get("boot_id", "")),
+        alert_sha256=alert_body_sha256(alert),
     )
 
 
-def alert_digest(alert: Mapping[str, Any]) -> str:
+def alert_body_sha256(alert: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of an alert body's canonical JSON (sorted keys, no spaces): the same for
+    every send of one alert, whatever its token."""
     canonical = json.dumps(alert, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def signed_alert_of(token: str) -> Mapping[str, Any] | None:
-    """The alert body inside a token this bridge verified before (its payload, not checked
-    again)."""
-    try:
-        claims = _json_object(jws.extract_compact(token.encode()).payload)
-    except (JoseError, ValueError, TypeError):
-        return None
-    alert = None if claims is None else claims.get("alert")
-    return alert if isinstance(alert, dict) else None
 
 
 def _json_object(raw: bytes | str) -> dict[str, Any] | None:

@@ -28,7 +28,7 @@ def bridge_config(tmp_path: Path, gateway: FakeGateway) -> BridgeConfig:
 @pytest.fixture
 def sqlite_db(bridge_config: BridgeConfig) -> Iterator[TicketsDB]:
     db = TicketsDB(bridge_config.bridge.database_url, actor="bridge-1")
-    db.create_schema()
+    db.migrate()
     yield db
     db.close()
 
@@ -75,6 +75,6 @@ def db_url(request: pytest.FixtureRequest, bridge_config: BridgeConfig) -> str:
 @pytest.fixture
 def db(db_url: str) -> Iterator[TicketsDB]:
     database = TicketsDB(db_url, actor="bridge-1")
-    database.create_schema()
+    database.migrate()
     yield database
     database.close()

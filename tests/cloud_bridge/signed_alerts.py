@@ -5,12 +5,16 @@ themselves never import each other."""
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from joserfc import jws
+
+from gateway.wire.contract import require_valid
 from gateway.wire.keys import generate_key_pair, load_signing_key
-from gateway.wire.signer import EnvelopeSigner, Sequence
+from gateway.wire.signer import ALGORITHM, TOKEN_TYPE, EnvelopeSigner, Sequence
 
 NOW = 1_772_600_000  # 2026-03-04, building time of the tests' messages
 
@@ -62,6 +66,8 @@ class FakeGateway:
     prefix: str = "bldg/v1"
     boot_epoch: int = 1
     counter: int = 0
+    # The gateway's boot id ("" signs without one, as gateways before boot ids did).
+    boot_id: str = ""
     signer: EnvelopeSigner = field(init=False)
 
     def __post_init__(self) -> None:
@@ -78,16 +84,32 @@ class FakeGateway:
         iat: int = NOW,
         topic: str | None = None,
         counter: int | None = None,
+        boot_id: str | None = None,
     ) -> bytes:
-        """A signed alert at the next sequence number (or at ``counter``)."""
+        """A signed alert at the next sequence number (or at ``counter``), in this gateway's
+        boot (or in boot ``boot_id``; ``""`` for none)."""
         if counter is None:
             self.counter += 1
             counter = self.counter
         body = copy.deepcopy(alert) if alert is not None else alert_body(self.gateway_id)
-        token = self.signer.sign_alert(
-            topic or self.topic, iat, Sequence(self.boot_epoch, counter), body
-        )
-        return token.encode()
+        boot_id = self.boot_id if boot_id is None else boot_id
+        if not boot_id:
+            token = self.signer.sign_alert(
+                topic or self.topic, iat, Sequence(self.boot_epoch, counter), body
+            )
+            return token.encode()
+        seq = {"boot_id": boot_id, "boot_epoch": self.boot_epoch, "counter": counter}
+        claims = {"iss": self.gateway_id, "topic": topic or self.topic, "iat": iat, "seq": seq}
+        return self._sign_claims(claims | {"alert": body})
+
+    def _sign_claims(self, claims: dict[str, Any]) -> bytes:
+        """Sign claims as the gateway's signer does (same header, key and serialization), for a
+        sequence with a boot id, which the gateway's ``Sequence`` here does not carry yet."""
+        require_valid("envelope-claims", claims)
+        header = {"alg": ALGORITHM, "kid": self.kid, "typ": TOKEN_TYPE}
+        payload = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
+        key = load_signing_key(self.private_key)
+        return jws.serialize_compact(header, payload, key, algorithms=[ALGORITHM]).encode()
 
 
 def make_gateway(directory: Path, gateway_id: str = "gw-1") -> FakeGateway:

@@ -72,7 +72,7 @@ def test_tickets_as_json_and_as_a_table(tmp_path: Path, gateway: FakeGateway) ->
     path = write_bridge_config(tmp_path, [gateway])
     config = load_bridge_config(path)
     db = TicketsDB(config.bridge.database_url)
-    db.create_schema()
+    db.migrate()
     verdict = verify_alert(
         gateway.topic, gateway.sign(), config.registry, NOW, VerificationLimits()
     )

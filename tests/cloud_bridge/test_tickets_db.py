@@ -85,7 +85,7 @@ def test_another_message_reusing_a_sequence_is_rejected(
     other = verified(alert_body(unit_id="0101"), counter=7)
     outcome = db.record_alert(other, "linfen-road", T0)
     assert outcome.status == "rejected"
-    assert outcome.reason == "sequence reused: 1/7 already carried another message"
+    assert outcome.reason == "sequence reused: 1/7 already carried another alert"
     assert [t.unit_id for t in db.list_tickets()] == ["0302"]
 
 
@@ -198,11 +198,11 @@ def test_a_closed_case_alerted_again_opens_a_new_ticket_and_blocks_reopening(
     assert db.apply_event(first, "reopen", "dispatcher zhao").state == "dispatched"
 
 
-def test_schema_creation_is_idempotent(db: TicketsDB, db_url: str) -> None:
-    db.create_schema()
+def test_schema_migration_is_idempotent(db: TicketsDB, db_url: str) -> None:
+    db.migrate()
     other = TicketsDB(db_url)
     try:
-        other.create_schema()
+        other.migrate()
         other.check()
     finally:
         other.close()
