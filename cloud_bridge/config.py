@@ -48,6 +48,13 @@ class MqttSection(_Frozen):
     username: str | None = None
     password: str | None = None
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+    session_expiry_s: int = Field(
+        default=86_400,
+        ge=0,
+        le=0xFFFF_FFFF,
+        description="MQTT 5: how long the broker keeps this instance's session (its shared"
+        " subscription and the alerts queued for it) after a connection ends",
+    )
 
 
 class HttpSection(_Frozen):

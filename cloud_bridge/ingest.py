@@ -6,6 +6,14 @@ message is verified (:mod:`cloud_bridge.verification`), recorded (:mod:`cloud_br
 in a worker thread so the event loop never waits on the database) and answered on
 ``<prefix>/<gateway>/ack`` with ``accepted``, ``duplicate`` or ``rejected``.
 
+Session: a stable client id per instance (``cloud-bridge-<instance>`` by default), clean start
+off and a session expiry (``session_expiry_s``): the broker keeps the instance's shared
+subscription while it is away and queues the alerts the group assigns to it, delivering them when
+it reconnects, even if no bridge at all was connected when they were published
+(:mod:`qunzu_common.mqtt_session`). Those queued alerts arrive right after the connection is
+accepted, before the subscription is renewed; they wait in the client's message queue and are
+answered like any other.
+
 A refused message is logged at WARNING with its reason and the loop carries on. A message that
 could not be stored is not acknowledged: the gateway keeps it and sends it again. A lost broker
 connection is retried with jittered exponential back-off; each change of state is logged once.
@@ -28,6 +36,7 @@ from cloud_bridge.contract import contract_errors
 from cloud_bridge.errors import StorageError
 from cloud_bridge.tickets_db import TicketsDB
 from cloud_bridge.verification import RejectedMessage, verify_alert
+from qunzu_common.mqtt_session import persistent_session
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -95,6 +104,7 @@ class AlertIngest:
                 aiomqtt.ProtocolVersion.V5 if mqtt.protocol == "5" else aiomqtt.ProtocolVersion.V311
             ),
             keepalive=mqtt.keepalive_s,
+            **persistent_session(mqtt.protocol, mqtt.session_expiry_s),
         )
         async with client:
             await self._subscribe(client)

@@ -1,10 +1,11 @@
 """The bridge process: MQTT ingest and the HTTP server in one event loop, one task group.
 
-Tasks (named): ``ingest`` (restarted with back-off should it ever fail unexpectedly; the one
-place that catches every exception) and ``http`` (uvicorn, on a socket bound before the group
-starts, so a port in use is a clear start-up error). The stop event (set by SIGTERM or SIGINT
-through :func:`install_stop_signals`) ends both: uvicorn finishes its open requests, ingest is
-cancelled between messages, the database is closed.
+Tasks (named): ``ingest`` (under :func:`qunzu_common.supervisor.supervise`: restarted with
+back-off should it ever fail unexpectedly, each change of state logged once; the supervisor is
+the one place that catches every exception) and ``http`` (uvicorn, on a socket bound before
+the group starts, so a port in use is a clear start-up error). The stop event (set by SIGTERM
+or SIGINT through :func:`install_stop_signals`) ends both: uvicorn finishes its open requests,
+ingest is cancelled between messages, the database is closed.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -24,6 +24,7 @@ from cloud_bridge.errors import BridgeError
 from cloud_bridge.http_api import create_app
 from cloud_bridge.ingest import AlertIngest
 from cloud_bridge.tickets_db import TicketsDB
+from qunzu_common.supervisor import supervise
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ async def run_bridge(
             f", HTTP on http://{config.http.host}:{config.http.port}/" if server else "",
         )
         async with asyncio.TaskGroup() as group:
-            ingest_task = group.create_task(supervised("ingest", ingest.run), name="ingest")
+            ingest_task = group.create_task(supervise("ingest", ingest.run), name="ingest")
             if server is not None:
                 group.create_task(server.serve(sockets=sockets), name="http")
             await stop.wait()
@@ -103,17 +104,3 @@ async def run_bridge(
             sock.close()
         if own_db:
             db.close()
-
-
-async def supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Run ``run`` until it returns; restart it after an unexpected failure (a bug), logging
-    each failure with its traceback, with jittered back-off."""
-    backoff = 1.0
-    while True:
-        try:
-            await run()
-            return
-        except Exception:  # the one supervisor: a bug must not stop the bridge
-            log.exception("task %s failed; restarting it", name)
-            await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
-            backoff = min(backoff * 2, 60.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import subprocess
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from building_demo.brokers import mosquitto_command
+from building_demo.brokers import mosquitto_command, mosquitto_executable
 from building_demo.processes import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +29,38 @@ def start_mosquitto(workdir: Path, port: int | None = None) -> RunningBroker:
     port = port or free_port()
     process = subprocess.Popen(
         mosquitto_command(workdir, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    if not wait_for_port(port, 10):
+        process.kill()
+        process.wait()
+        raise RuntimeError("mosquitto did not start listening")
+    return RunningBroker("127.0.0.1", port, process)
+
+
+def start_persistent_mosquitto(workdir: Path, port: int | None = None) -> RunningBroker:
+    """A mosquitto that keeps client sessions and their queued messages in ``workdir`` and
+    writes them out when it stops (SIGTERM), so a restart in the same ``workdir`` resumes them.
+    ``user``: started as root, mosquitto would switch to user ``mosquitto``, who may not write
+    the test's directory; as anyone else, it stays who it is."""
+    port = port or free_port()
+    config = workdir / "mosquitto-persistent.conf"
+    config.write_text(
+        f"""listener {port} 127.0.0.1
+allow_anonymous true
+user {getpass.getuser()}
+persistence true
+persistence_location {workdir}/
+persistence_file mosquitto.db
+log_dest stderr
+log_type error
+log_type warning
+""",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [mosquitto_executable(), "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     if not wait_for_port(port, 10):
         process.kill()

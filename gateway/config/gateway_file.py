@@ -85,14 +85,17 @@ class MqttSection(_Frozen):
         default=30.0, gt=0, description="wall seconds without an ack before the first re-send"
     )
     resend_max_s: float = Field(
-        default=900.0, gt=0, description="the longest wait between two re-sends of one message"
+        default=900.0,
+        gt=0,
+        description="the longest wait between two re-sends (never less than resend_after_s)",
     )
-
-    @model_validator(mode="after")
-    def _resend_bounds(self) -> MqttSection:
-        if self.resend_max_s < self.resend_after_s:
-            raise ValueError("resend_max_s must be at least resend_after_s")
-        return self
+    session_expiry_s: int = Field(
+        default=86_400,
+        ge=0,
+        le=0xFFFF_FFFF,
+        description="MQTT 5: how long the broker keeps the session (the ack subscription and"
+        " the acks queued for it) after a connection ends",
+    )
 
 
 class ModbusTcpBus(_Frozen):

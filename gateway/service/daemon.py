@@ -8,21 +8,21 @@ Tasks:
   interval (``gateway.modbus.lift_position_poller``);
 - ``day-closer``: after each local midnight, closes the day(s) just ended (catching up on days
   missed while the gateway was down) and prunes old raw readings and lift counters;
-- ``uplink``: keeps the MQTT session and drains the outbox;
+- ``uplink``: keeps the MQTT session and drains the outbox (it retries a lost broker itself);
 - ``ble-locks``: only when ``[[locks]]`` lists smart locks: listens to them over Bluetooth and
   keeps their pseudonymised door events (``gateway.ble.lock_listener``);
 - ``stop``: waits for SIGTERM/SIGINT and ends the group.
 
-A poller, a lift watch or the day closer that fails unexpectedly is restarted by
-:func:`supervised` with jittered back-off; the process itself keeps running. That supervisor is
-the one place allowed to catch every exception.
+Every task but ``stop`` runs under :func:`qunzu_common.supervisor.supervise`: one that fails
+unexpectedly (a SQLite error, a malformed message, a bug) is restarted with jittered back-off
+that starts over after a healthy run, each change of state logged once; the process itself keeps
+running, polling goes on. That supervisor is the one place allowed to catch every exception.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -43,6 +43,7 @@ from gateway.store.gateway_store import GatewayStore
 from gateway.wire.keys import load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 from gateway.wire.uplink import Uplink
+from qunzu_common.supervisor import supervise
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -57,19 +58,6 @@ def package_version() -> str:
         return version("qunzu-watch")
     except PackageNotFoundError:
         return "unknown"
-
-
-async def supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Run ``run`` forever; restart it after an unexpected failure, logging each failure once."""
-    backoff = 1.0
-    while True:
-        try:
-            await run()
-            return
-        except Exception:
-            log.exception("task %s failed; restarting it", name)
-            await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
-            backoff = min(backoff * 2, 60.0)
 
 
 class GatewayDaemon:
@@ -116,11 +104,11 @@ class GatewayDaemon:
                 start_polling(
                     group, self.pollers, self.config.polling.interval_s, self.clock, self._keep
                 )
-                group.create_task(supervised("day-closer", self._day_loop), name="day-closer")
-                group.create_task(self.uplink.run(), name="uplink")
-                group.create_task(supervised("disk-budget", self._budget_loop), name="disk-budget")
+                group.create_task(supervise("day-closer", self._day_loop), name="day-closer")
+                group.create_task(supervise("uplink", self.uplink.run), name="uplink")
+                group.create_task(supervise("disk-budget", self._budget_loop), name="disk-budget")
                 if self.config.locks:
-                    group.create_task(supervised("ble-locks", self._listen), name="ble-locks")
+                    group.create_task(supervise("ble-locks", self._listen), name="ble-locks")
                 group.create_task(_raise_when_set(stop), name="stop")
         except* _StopRequested:
             log.info("gateway stopping")
@@ -291,7 +279,7 @@ async def record_meters(
         async with asyncio.TaskGroup() as group:
             start_polling(group, pollers, config.polling.interval_s, clock, keep)
             if config.locks:
-                group.create_task(supervised("ble-locks", listen), name="ble-locks")
+                group.create_task(supervise("ble-locks", listen), name="ble-locks")
             group.create_task(_raise_when_set(stop), name="stop")
     except* _StopRequested:
         log.info(
@@ -319,13 +307,13 @@ def start_polling(
         if poller.has_rounds:
             name = f"poll:{poller.bus.name}"
             group.create_task(
-                supervised(name, partial(poll_forever, poller, interval_s, clock, keep)),
+                supervise(name, partial(poll_forever, poller, interval_s, clock, keep)),
                 name=name,
             )
         for lift in poller.positions:
             name = f"lift:{lift.lift.elevator_id}"
             group.create_task(
-                supervised(name, partial(watch_lift_forever, lift, clock, keep)),
+                supervise(name, partial(watch_lift_forever, lift, clock, keep)),
                 name=name,
             )
 

@@ -45,7 +45,7 @@ class OutboxMessage:
 def next_attempt_delay(sent_count: int, first_s: float, max_s: float, rng: random.Random) -> float:
     """Seconds until the next attempt after the ``sent_count``-th send: doubling, capped,
     with +-20 % jitter so many gateways back from one outage do not send in step."""
-    base = min(max_s, first_s * 2 ** max(0, sent_count - 1))
+    base = min(max(max_s, first_s), first_s * 2 ** max(0, sent_count - 1))
     return base * rng.uniform(0.8, 1.2)
 
 

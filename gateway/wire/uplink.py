@@ -8,7 +8,15 @@ with the time of that send (same body, same sequence), so an alert that waited o
 is still inside the bridge's age window; the bridge recognises a repeat by its sequence and body
 and answers ``duplicate``.
 
-Presence: a retained ``online`` status on connect and a retained ``offline`` MQTT will.
+Presence: a retained ``online`` status on connect and a retained ``offline`` MQTT will. A clean
+stop says ``offline`` itself before its DISCONNECT; any other end fires the will: a lost
+connection, a killed process, and a fault in the uplink itself, whose connection is dropped
+without DISCONNECT (:func:`qunzu_common.mqtt_session.will_on_fault`) before the fault goes on to
+the supervisor that restarts the uplink.
+
+Session: a stable client id, clean start off and a session expiry (``session_expiry_s``), so the
+subscription to ``.../ack`` outlives the connection and the acks sent while the gateway is away
+are queued by the broker and delivered on its return (:mod:`qunzu_common.mqtt_session`).
 Connection loss is retried with jittered exponential back-off; the state change is logged once.
 """
 
@@ -29,6 +37,7 @@ from gateway.store.gateway_store import GatewayStore
 from gateway.store.outbox import OutboxMessage, next_attempt_delay
 from gateway.wire.contract import contract_errors
 from gateway.wire.signer import EnvelopeSigner, Sequence
+from qunzu_common.mqtt_session import persistent_session, will_on_fault
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -93,9 +102,10 @@ class Uplink:
                 will=aiomqtt.Will(
                     self._config.topic("status"), self._status("offline"), qos=1, retain=True
                 ),
+                **persistent_session(mqtt.protocol, mqtt.session_expiry_s),
             )
             try:
-                async with client:
+                async with will_on_fault(client):
                     self._client = client
                     backoff = BACKOFF_START_S
                     log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
@@ -128,6 +138,8 @@ class Uplink:
                 self._broker_down = True
                 await asyncio.sleep(delay)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
+            finally:
+                self._client = None  # whichever way the connection ended
 
     async def _announce_offline(self, client: aiomqtt.Client) -> None:
         """Best effort, within a second: the broker may be the reason we stop."""
