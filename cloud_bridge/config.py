@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from cloud_bridge.errors import ConfigError
-from cloud_bridge.verification import GatewayRegistry, KnownGateway, VerificationLimits
+from cloud_bridge.ingest.verification import GatewayRegistry, KnownGateway, VerificationLimits
 from qunzu_common.config_errors import format_validation_error
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

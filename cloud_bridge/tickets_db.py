@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from cloud_bridge import ticket_states, tickets_migrations
 from cloud_bridge.case_evidence import case_values, estimate_text, merge_evidence
 from cloud_bridge.errors import StorageError, TicketConflict, TicketNotFound
+from cloud_bridge.ingest.verification import VerifiedAlert
 from cloud_bridge.ticket_records import (
     HistoryEntry,
     Outcome,
@@ -49,7 +50,6 @@ from cloud_bridge.ticket_states import TicketEvent, TicketState
 from cloud_bridge.tickets_engine import create_tickets_engine, transaction
 from cloud_bridge.tickets_migrations import MigrationResult, SchemaState
 from cloud_bridge.tickets_schema import alerts_received, ticket_events, tickets
-from cloud_bridge.verification import VerifiedAlert
 
 log = logging.getLogger(__name__)
 

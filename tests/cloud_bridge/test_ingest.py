@@ -19,7 +19,7 @@ import aiomqtt
 import pytest
 
 from cloud_bridge.config import BridgeConfig, load_bridge_config
-from cloud_bridge.ingest import AlertIngest
+from cloud_bridge.ingest.alert_ingest import AlertIngest
 from cloud_bridge.tickets_db import TicketsDB
 from gateway.config.gateway_file import load_gateway_config
 from gateway.store.gateway_store import GatewayStore
@@ -104,7 +104,7 @@ def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "cloud_bridge.ingest" and r.levelno == logging.WARNING
+        if r.name == "cloud_bridge.ingest.alert_ingest" and r.levelno == logging.WARNING
     ]
 
 
@@ -196,7 +196,7 @@ async def test_mqtt_3_1_1_uses_a_plain_subscription(
 async def test_broker_restart_is_survived_and_logged_once(
     tmp_path: Path, gateway: FakeGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="cloud_bridge.ingest")
+    caplog.set_level(logging.DEBUG, logger="cloud_bridge.ingest.alert_ingest")
     broker_dir = tmp_path / "broker"
     broker_dir.mkdir()
     broker = start_mosquitto(broker_dir)

@@ -16,7 +16,11 @@ FORBIDDEN = {
     "asyncio", "aiomqtt", "paho", "sqlalchemy", "sqlite3", "psycopg", "socket", "fastapi",
     "uvicorn", "os", "pathlib", "io", "subprocess", "threading", "time",
 }  # fmt: skip
-PURE_SIBLINGS = {"cloud_bridge.errors", "cloud_bridge.contract", "cloud_bridge.ticket_states"}
+PURE_SIBLINGS = {
+    "cloud_bridge.errors",
+    "cloud_bridge.ingest.contract",
+    "cloud_bridge.ticket_states",
+}
 
 
 def imports(path: Path) -> list[str]:

@@ -15,17 +15,17 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from cloud_bridge.config import BridgeConfig
-from cloud_bridge.contract import contract_errors
-from cloud_bridge.ingest import AlertIngest
-from cloud_bridge.ticket_records import Outcome
-from cloud_bridge.tickets_db import TicketsDB
-from cloud_bridge.tickets_schema import alerts_received
-from cloud_bridge.verification import (
+from cloud_bridge.ingest.alert_ingest import AlertIngest
+from cloud_bridge.ingest.contract import contract_errors
+from cloud_bridge.ingest.verification import (
     RejectedMessage,
     VerificationLimits,
     VerifiedAlert,
     verify_alert,
 )
+from cloud_bridge.ticket_records import Outcome
+from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.tickets_schema import alerts_received
 from simclock import SimClock
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, alert_body
 

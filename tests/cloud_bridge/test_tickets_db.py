@@ -12,9 +12,9 @@ import pytest
 
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import InvalidTransition, TicketConflict, TicketNotFound
+from cloud_bridge.ingest.verification import VerificationLimits, VerifiedAlert, verify_alert
 from cloud_bridge.ticket_records import Outcome
 from cloud_bridge.tickets_db import TicketsDB
-from cloud_bridge.verification import VerificationLimits, VerifiedAlert, verify_alert
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, alert_body
 
 T0 = datetime(2026, 3, 4, 0, 10, tzinfo=UTC)

@@ -25,16 +25,16 @@ from typer.testing import CliRunner
 from cloud_bridge.cli import app
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import StorageError
-from cloud_bridge.ticket_records import Outcome
-from cloud_bridge.tickets_db import TicketsDB
-from cloud_bridge.tickets_migrations import BASELINE, MigrationResult, alembic_config
-from cloud_bridge.tickets_schema import metadata
-from cloud_bridge.verification import (
+from cloud_bridge.ingest.verification import (
     VerificationLimits,
     VerifiedAlert,
     alert_body_sha256,
     verify_alert,
 )
+from cloud_bridge.ticket_records import Outcome
+from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.tickets_migrations import BASELINE, MigrationResult, alembic_config
+from cloud_bridge.tickets_schema import metadata
 from tests.cloud_bridge import schema_before_migrations as before
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, alert_body, write_bridge_config
 

@@ -18,7 +18,7 @@ from joserfc import jws
 from joserfc.jwk import OKPKey
 
 from cloud_bridge.config import BridgeConfig, load_bridge_config
-from cloud_bridge.verification import (
+from cloud_bridge.ingest.verification import (
     KnownGateway,
     RejectedMessage,
     VerificationLimits,

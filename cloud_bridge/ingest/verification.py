@@ -26,7 +26,7 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import OKPKey
 
-from cloud_bridge.contract import contract_errors
+from cloud_bridge.ingest.contract import contract_errors
 
 ALGORITHM = "Ed25519"
 MAX_REASON_CHARS = 300

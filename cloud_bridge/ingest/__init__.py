@@ -1,0 +1,1 @@
+"""MQTT ingest: the alert session, verification of signed alerts, the wire contract."""
