@@ -16,7 +16,7 @@ from rich.table import Table
 from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.errors import BridgeError, ConfigError
 from cloud_bridge.service import install_stop_signals, run_bridge
-from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.store.tickets_db import TicketsDB
 from simclock import SimClock
 
 app = typer.Typer(

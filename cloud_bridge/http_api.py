@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import InvalidTransition, StorageError, TicketConflict, TicketNotFound
+from cloud_bridge.store.tickets_db import TicketsDB
 from cloud_bridge.ticket_states import TicketEvent, allowed_events
-from cloud_bridge.tickets_db import TicketsDB
 from simclock import SimClock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

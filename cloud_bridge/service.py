@@ -23,7 +23,7 @@ from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import BridgeError
 from cloud_bridge.http_api import create_app
 from cloud_bridge.ingest.alert_ingest import AlertIngest
-from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.store.tickets_db import TicketsDB
 from qunzu_common.supervisor import supervise
 from simclock import SimClock
 

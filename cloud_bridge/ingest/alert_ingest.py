@@ -3,8 +3,9 @@
 Subscribes at QoS 1 to ``$share/<group>/<prefix>/+/alert`` (MQTT 5; several bridge instances in
 one group split the messages between them) or to ``<prefix>/+/alert`` over MQTT 3.1.1. Each
 message is verified (:mod:`cloud_bridge.ingest.verification`), recorded
-(:mod:`cloud_bridge.tickets_db`, in a worker thread so the event loop never waits on the database)
-and answered on ``<prefix>/<gateway>/ack`` with ``accepted``, ``duplicate`` or ``rejected``.
+(:mod:`cloud_bridge.store.tickets_db`, in a worker thread so the event loop never waits on the
+database) and answered on ``<prefix>/<gateway>/ack`` with ``accepted``, ``duplicate`` or
+``rejected``.
 
 Session: a stable client id per instance (``cloud-bridge-<instance>`` by default), clean start
 off and a session expiry (``session_expiry_s``): the broker keeps the instance's shared
@@ -35,7 +36,7 @@ from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import StorageError
 from cloud_bridge.ingest.contract import contract_errors
 from cloud_bridge.ingest.verification import RejectedMessage, verify_alert
-from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.store.tickets_db import TicketsDB
 from qunzu_common.mqtt_session import persistent_session
 from simclock import SimClock
 

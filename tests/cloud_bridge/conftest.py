@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from cloud_bridge.config import BridgeConfig, load_bridge_config
-from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.store.tickets_db import TicketsDB
 from tests.cloud_bridge.signed_alerts import FakeGateway, make_gateway, write_bridge_config
 
 

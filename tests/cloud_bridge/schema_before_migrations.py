@@ -1,4 +1,4 @@
-"""The tickets tables exactly as ``cloud_bridge.tickets_schema`` defined them before migrations
+"""The tickets tables exactly as ``cloud_bridge.store.schema`` defined them before migrations
 existed, frozen here, so the tests can make a database the way those bridges did
 (``metadata.create_all``) and check that the migrations adopt and upgrade it. (``UtcDateTime``
 is imported: its DDL is ``DateTime(timezone=True)``, and it stores times as those bridges did.)"""
@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from cloud_bridge.tickets_schema import UtcDateTime
+from cloud_bridge.store.schema import UtcDateTime
 
 metadata = MetaData()
 

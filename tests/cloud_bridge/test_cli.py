@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cloud_bridge.cli import app
 from cloud_bridge.config import load_bridge_config
 from cloud_bridge.ingest.verification import VerificationLimits, VerifiedAlert, verify_alert
-from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.store.tickets_db import TicketsDB
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, write_bridge_config
 
 runner = CliRunner()

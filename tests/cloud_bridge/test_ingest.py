@@ -20,7 +20,7 @@ import pytest
 
 from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.ingest.alert_ingest import AlertIngest
-from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.store.tickets_db import TicketsDB
 from gateway.config.gateway_file import load_gateway_config
 from gateway.store.gateway_store import GatewayStore
 from gateway.store.outbox import OutboxMessage

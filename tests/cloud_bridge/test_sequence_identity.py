@@ -23,9 +23,9 @@ from cloud_bridge.ingest.verification import (
     VerifiedAlert,
     verify_alert,
 )
-from cloud_bridge.ticket_records import Outcome
-from cloud_bridge.tickets_db import TicketsDB
-from cloud_bridge.tickets_schema import alerts_received
+from cloud_bridge.store.schema import alerts_received
+from cloud_bridge.store.ticket_records import Outcome
+from cloud_bridge.store.tickets_db import TicketsDB
 from simclock import SimClock
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, alert_body
 

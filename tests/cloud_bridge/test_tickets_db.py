@@ -13,8 +13,8 @@ import pytest
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import InvalidTransition, TicketConflict, TicketNotFound
 from cloud_bridge.ingest.verification import VerificationLimits, VerifiedAlert, verify_alert
-from cloud_bridge.ticket_records import Outcome
-from cloud_bridge.tickets_db import TicketsDB
+from cloud_bridge.store.ticket_records import Outcome
+from cloud_bridge.store.tickets_db import TicketsDB
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, alert_body
 
 T0 = datetime(2026, 3, 4, 0, 10, tzinfo=UTC)
@@ -289,7 +289,7 @@ def test_the_loser_of_a_race_sees_the_winners_ticket(
     alert = verified()
     other = TicketsDB(db_url, actor="bridge-2")
     results: list[Outcome] = []
-    caplog.set_level("DEBUG", logger="cloud_bridge.tickets_db")
+    caplog.set_level("DEBUG", logger="cloud_bridge.store.tickets_db")
     try:
         with db._transaction(write=True) as conn:
             winner = db._record(conn, alert, "linfen-road", T0)

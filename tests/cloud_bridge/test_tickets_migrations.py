@@ -1,7 +1,7 @@
 """Migrations of the tickets database, on SQLite and on PostgreSQL: an empty database is built by
 them; one made before migrations (``metadata.create_all``, no ``alembic_version``) is adopted and
 upgraded in place with its rows intact; the result always equals the tables of
-``cloud_bridge.tickets_schema`` (Alembic's ``compare_metadata`` finds nothing); bridges starting
+``cloud_bridge.store.schema`` (Alembic's ``compare_metadata`` finds nothing); bridges starting
 at once upgrade once; a database from a newer bridge is refused; and the ``cloud-bridge db``
 commands say where a database stands."""
 
@@ -31,10 +31,10 @@ from cloud_bridge.ingest.verification import (
     alert_body_sha256,
     verify_alert,
 )
-from cloud_bridge.ticket_records import Outcome
-from cloud_bridge.tickets_db import TicketsDB
-from cloud_bridge.tickets_migrations import BASELINE, MigrationResult, alembic_config
-from cloud_bridge.tickets_schema import metadata
+from cloud_bridge.store.migrations_runner import BASELINE, MigrationResult, alembic_config
+from cloud_bridge.store.schema import metadata
+from cloud_bridge.store.ticket_records import Outcome
+from cloud_bridge.store.tickets_db import TicketsDB
 from tests.cloud_bridge import schema_before_migrations as before
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, alert_body, write_bridge_config
 

@@ -1,7 +1,7 @@
 """Schema migrations of the tickets database: Alembic, configured here, shipped in the package.
 
-The revisions live in ``cloud_bridge/migrations/versions/`` (found as the package resource
-``cloud_bridge:migrations``, so an installed wheel carries them; no ``alembic.ini`` is read).
+The revisions live in ``cloud_bridge/store/migrations/versions/`` (found as the package resource
+``cloud_bridge.store:migrations``, so an installed wheel carries them; no ``alembic.ini`` is read).
 Revision ``0001_initial`` is the schema that bridges created with ``metadata.create_all`` before
 migrations existed; each later revision changes it one step.
 
@@ -14,8 +14,9 @@ caller's transaction, whatever it finds:
 - a revision: upgraded from there (nothing to do at ``head``);
 - a revision this code does not know (a newer bridge upgraded the database): refused.
 
-The caller serialises concurrent upgrades (see :meth:`cloud_bridge.tickets_db.TicketsDB.migrate`);
-a failed upgrade rolls back with the transaction and leaves the database as it was.
+The caller serialises concurrent upgrades (see
+:meth:`cloud_bridge.store.tickets_db.TicketsDB.migrate`); a failed upgrade rolls back with the
+transaction and leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from cloud_bridge.errors import StorageError
 
 __all__ = ["BASELINE", "MigrationResult", "SchemaState", "head_revision", "schema_state", "upgrade"]
 
-SCRIPT_LOCATION = "cloud_bridge:migrations"
+SCRIPT_LOCATION = "cloud_bridge.store:migrations"
 BASELINE = "0001_initial"
 TABLES = ("tickets", "ticket_events", "alerts_received")  # what revision 0001 creates
 VERSION_TABLE = "alembic_version"

@@ -6,7 +6,7 @@ begins with ``BEGIN IMMEDIATE``, so two writers queue on the busy timeout instea
 when it upgrades a stale read snapshot. PostgreSQL gets a connection pool with pre-ping.
 
 :func:`transaction` turns every database failure into :class:`StorageError`, except unique-key
-violations (``IntegrityError``), which :mod:`cloud_bridge.tickets_db` turns into answers.
+violations (``IntegrityError``), which :mod:`cloud_bridge.store.tickets_db` turns into answers.
 """
 
 from __future__ import annotations

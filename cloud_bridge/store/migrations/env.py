@@ -1,6 +1,6 @@
 """Alembic's environment for the tickets database.
 
-The bridge runs the migrations through :mod:`cloud_bridge.tickets_migrations`, which hands over
+The bridge runs the migrations through :mod:`cloud_bridge.store.migrations_runner`, which hands over
 one connection, already inside its transaction (and, on PostgreSQL, holding the schema lock), as
 ``config.attributes["connection"]``; everything runs in that one transaction. Without it (a
 developer running the ``alembic`` command with the repository's ``alembic.ini``, for example
@@ -15,7 +15,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
-from cloud_bridge.tickets_schema import metadata
+from cloud_bridge.store.schema import metadata
 
 
 def run_migrations(connection: Connection) -> None:

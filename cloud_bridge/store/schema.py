@@ -8,12 +8,12 @@
   boot_epoch, counter)``, with a hash of its alert body (a re-send is signed again, so only the
   body tells a re-send from another alert) and the token itself so anyone can verify it again.
 
-These definitions are the schema *now*: the migrations in ``cloud_bridge/migrations/`` build it
-step by step, and a test checks that the two agree. Change a table here only together with a new
+These definitions are the schema *now*: the migrations in ``cloud_bridge/store/migrations/`` build
+it step by step, and a test checks that the two agree. Change a table here only together with a new
 migration revision.
 
 Times are stored through :class:`UtcDateTime`, which accepts aware datetimes only and hands back
-UTC. The queries live in :mod:`cloud_bridge.tickets_db`.
+UTC. The queries live in :mod:`cloud_bridge.store.tickets_db`.
 """
 
 from __future__ import annotations

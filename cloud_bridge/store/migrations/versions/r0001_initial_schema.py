@@ -3,7 +3,7 @@
 Exactly what ``metadata.create_all`` made until then: ``tickets`` (with the partial unique index
 that allows one open ticket per case), ``ticket_events`` and ``alerts_received`` (unique per
 ``(gateway_id, boot_epoch, counter)``). A database made that way has no ``alembic_version``
-table; :mod:`cloud_bridge.tickets_migrations` recognises it and stamps it at this revision.
+table; :mod:`cloud_bridge.store.migrations_runner` recognises it and stamps it at this revision.
 
 Written out column by column, never derived from today's tables, so that it stays what it was.
 

@@ -15,11 +15,11 @@ When two bridges race on the same message or the same case, the loser's transact
 one of those keys, is rolled back and is run again, and then sees the winner's result.
 
 This module holds the queries, one transaction per method. The tables are in
-:mod:`~cloud_bridge.tickets_schema` (built by the migrations of
-:mod:`~cloud_bridge.tickets_migrations`, run by :meth:`TicketsDB.migrate`), engines and
-transactions in :mod:`~cloud_bridge.tickets_engine`, what an alert adds to its case in
-:mod:`~cloud_bridge.case_evidence`, and the objects handed out in
-:mod:`~cloud_bridge.ticket_records`.
+:mod:`~cloud_bridge.store.schema` (built by the migrations of
+:mod:`~cloud_bridge.store.migrations_runner`, run by :meth:`TicketsDB.migrate`), engines and
+transactions in :mod:`~cloud_bridge.store.engine`, what an alert adds to its case in
+:mod:`~cloud_bridge.cases.evidence`, and the objects handed out in
+:mod:`~cloud_bridge.store.ticket_records`.
 """
 
 from __future__ import annotations
@@ -35,11 +35,15 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.exc import IntegrityError
 
-from cloud_bridge import ticket_states, tickets_migrations
-from cloud_bridge.case_evidence import case_values, estimate_text, merge_evidence
+from cloud_bridge import ticket_states
+from cloud_bridge.cases.evidence import case_values, estimate_text, merge_evidence
 from cloud_bridge.errors import StorageError, TicketConflict, TicketNotFound
 from cloud_bridge.ingest.verification import VerifiedAlert
-from cloud_bridge.ticket_records import (
+from cloud_bridge.store import migrations_runner
+from cloud_bridge.store.engine import create_tickets_engine, transaction
+from cloud_bridge.store.migrations_runner import MigrationResult, SchemaState
+from cloud_bridge.store.schema import alerts_received, ticket_events, tickets
+from cloud_bridge.store.ticket_records import (
     HistoryEntry,
     Outcome,
     Ticket,
@@ -47,9 +51,6 @@ from cloud_bridge.ticket_records import (
     ticket_from_row,
 )
 from cloud_bridge.ticket_states import TicketEvent, TicketState
-from cloud_bridge.tickets_engine import create_tickets_engine, transaction
-from cloud_bridge.tickets_migrations import MigrationResult, SchemaState
-from cloud_bridge.tickets_schema import alerts_received, ticket_events, tickets
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class TicketsDB:
         self._engine.dispose()
 
     def migrate(self) -> MigrationResult:
-        """Bring the schema to the newest revision (:mod:`~cloud_bridge.tickets_migrations`):
+        """Bring the schema to the newest revision (:mod:`~cloud_bridge.store.migrations_runner`):
         create it in an empty database, adopt one made before migrations, upgrade an older one.
         Safe on every start, from several bridges at once: one transaction, which on PostgreSQL
         first takes an advisory lock (the one bridges before migrations took around
@@ -79,7 +80,7 @@ class TicketsDB:
         with self._transaction(write=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-            result = tickets_migrations.upgrade(conn)
+            result = migrations_runner.upgrade(conn)
         if result.changed:
             log.info("tickets database %s: %s", self.safe_url, result.describe())
         return result
@@ -91,7 +92,7 @@ class TicketsDB:
     def schema_state(self) -> SchemaState:
         """Where the schema stands (revision, head); changes nothing."""
         with self._transaction(write=False) as conn:
-            return tickets_migrations.schema_state(conn)
+            return migrations_runner.schema_state(conn)
 
     def check(self) -> None:
         """Raise :class:`StorageError` unless the database answers."""
