@@ -21,9 +21,9 @@ import uvicorn
 
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import BridgeError
-from cloud_bridge.http_api import create_app
 from cloud_bridge.ingest.alert_ingest import AlertIngest
 from cloud_bridge.store.tickets_db import TicketsDB
+from cloud_bridge.web.http_api import create_app
 from qunzu_common.supervisor import supervise
 from simclock import SimClock
 

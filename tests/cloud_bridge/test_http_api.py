@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from cloud_bridge.config import BridgeConfig
-from cloud_bridge.http_api import create_app
 from cloud_bridge.ingest.verification import VerificationLimits, VerifiedAlert, verify_alert
 from cloud_bridge.store.tickets_db import TicketsDB
+from cloud_bridge.web.http_api import create_app
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, alert_body
 
 T0 = datetime(2026, 3, 4, 0, 10, tzinfo=UTC)
