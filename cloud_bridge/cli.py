@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.errors import BridgeError, ConfigError
 from cloud_bridge.service import install_stop_signals, run_bridge
 from cloud_bridge.store.tickets_db import TicketsDB
+from qunzu_common.logging_setup import LogFormat, configure_logging
 from simclock import SimClock
 
 app = typer.Typer(
@@ -44,6 +44,10 @@ SimAnchor = Annotated[
 ]
 TimeScale = Annotated[float, typer.Option(help="Simulated seconds per wall second.")]
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(help="auto (text on a terminal or journald, else JSON lines), text or json."),
+]
 
 
 def _load(config_path: Path) -> BridgeConfig:
@@ -67,11 +71,12 @@ def run(
     sim_anchor: SimAnchor = None,
     time_scale: TimeScale = 1.0,
     log_level: LogLevel = "INFO",
+    log_format: LogFormatOption = "auto",
 ) -> None:
     """Run the bridge (MQTT ingest, tickets, HTTP API and web UI) until SIGTERM or Ctrl-C."""
     config = _load(config_path)
     try:
-        _setup_logging(log_level)
+        _setup_logging(log_level, log_format)
         clock = SimClock.from_args(sim_start, sim_anchor, time_scale)
     except ValueError as err:
         raise _fail("cannot start", err) from err
@@ -166,14 +171,10 @@ def db_current(config_path: ConfigPath) -> None:
     typer.echo(f"tickets database {db.safe_url}: {state.describe()}")
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, log_format: LogFormat = "auto") -> None:
     if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ValueError(f"--log-level: must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(level, log_format)
     if level.upper() != "DEBUG":
         # Alembic narrates every start at INFO; the bridge logs one line when it migrates.
         logging.getLogger("alembic").setLevel(logging.WARNING)

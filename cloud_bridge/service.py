@@ -24,7 +24,10 @@ from cloud_bridge.errors import BridgeError
 from cloud_bridge.ingest.alert_ingest import AlertIngest
 from cloud_bridge.store.tickets_db import TicketsDB
 from cloud_bridge.web.http_api import create_app
+from qunzu_common.heartbeats import Heartbeats
 from qunzu_common.supervisor import supervise
+from qunzu_common.systemd_notify import SystemdNotifier
+from qunzu_common.systemd_watchdog import keep_systemd_informed
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -94,8 +97,17 @@ async def run_bridge(
             ingest_task = group.create_task(supervise("ingest", ingest.run), name="ingest")
             if server is not None:
                 group.create_task(server.serve(sockets=sockets), name="http")
+            # READY once ingest and HTTP have started; the watchdog then proves the event loop
+            # runs (no loop keeps a heartbeat here yet).
+            systemd = SystemdNotifier()
+            status = f"cloud bridge {config.bridge.instance}: {len(config.gateways)} gateways"
+            watchdog = group.create_task(
+                keep_systemd_informed(systemd, Heartbeats(), lambda: status), name="systemd"
+            )
             await stop.wait()
             log.info("cloud bridge %s stopping", config.bridge.instance)
+            systemd.stopping(f"cloud bridge {config.bridge.instance} stopping")
+            watchdog.cancel()
             ingest_task.cancel()
             if server is not None:
                 server.should_exit = True

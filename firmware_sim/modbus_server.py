@@ -157,13 +157,16 @@ class MeterServer:
         """A silent meter answers nothing: its response frame is dropped before it is sent,
         so the client times out as it would on a dead meter; a frame fault damages it. The
         device id is byte 6 of a Modbus TCP frame (after the MBAP header) and byte 0 of an RTU
-        frame."""
+        frame. On an RTU line the answer for an id no device has (pymodbus would send exception
+        0x04) is dropped too: on a real line, nobody answers it."""
         rtu = self.serial is not None
         index = 0 if rtu else 6
         if sending and len(packet) > index:
             for meter in self.meters:
                 if meter.device_id == packet[index]:
                     return meter.frame_to_send(packet, rtu=rtu)
+            if rtu:
+                return b""  # nobody on the line has that id: nobody answers
         return packet
 
     async def stop(self) -> None:

@@ -27,10 +27,12 @@ __all__ = [
     "LIFT_TABLE",
     "DeviceMap",
     "Encoding",
+    "IdentityMap",
     "MeterState",
     "RegisterField",
     "RegisterTable",
     "encode_car_registers",
+    "encode_identity",
     "encode_lift_registers",
     "encode_registers",
     "encode_stop_counters",
@@ -117,6 +119,28 @@ class RegisterField:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityMap:
+    """Where a model says what it is, as Eastron meters do: a serial number (uint32, high word
+    first) at ``address`` and the model code (uint16) right after it, on ``table``."""
+
+    table: RegisterTable
+    address: int
+    model_code: int
+
+    count = 3
+
+
+def encode_identity(identity: IdentityMap, serial: int) -> dict[int, int]:
+    """Address -> word of the identity registers of the device with ``serial``."""
+    high, low = uint32_high_first(serial)
+    return {
+        identity.address: high,
+        identity.address + 1: low,
+        identity.address + 2: identity.model_code,
+    }
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceMap:
     """A device model: the meter kinds it can measure and the registers it serves."""
 
@@ -124,6 +148,7 @@ class DeviceMap:
     table: RegisterTable
     measures: frozenset[str]
     fields: tuple[RegisterField, ...]
+    identity: IdentityMap | None = None
 
     @property
     def span(self) -> int:
@@ -163,6 +188,8 @@ EASTRON_SDM120 = DeviceMap(
             "total_active_energy", 0x0156, Encoding.FLOAT32_HIGH_FIRST, lambda s: s.total
         ),
     ),
+    # Serial number at 0xFC00, meter code 0x0020 at 0xFC02 (gateway profile's [[identify]]).
+    identity=IdentityMap(RegisterTable.HOLDING, 0xFC00, 0x0020),
 )
 
 GENERIC_WATER_U32 = DeviceMap(

@@ -14,7 +14,8 @@ says it is offline answers nothing, like a ``silent`` fault. A lift's monitoring
 :class:`LiftSource`: ``firmware_sim.lift_model`` or a generated scenario
 (``firmware_sim.scenario_serving``). Both meet the same faults on the wire
 (``firmware_sim.wire_faults``). A device answers only on its own table (input registers for the
-SDM120, holding registers for the water meter) and refuses writes.
+SDM120, holding registers for the water meter) and refuses writes; a model with identity
+registers (the SDM120's serial number and meter code) also answers those, on their own table.
 
 The listener that serves them is :mod:`firmware_sim.modbus_server`.
 """
@@ -41,6 +42,7 @@ from firmware_sim.register_encoding import (
     DeviceMap,
     MeterState,
     encode_car_registers,
+    encode_identity,
     encode_registers,
     encode_stop_counters,
 )
@@ -186,15 +188,33 @@ class SimulatedMeter:
         total = shown_total(fault, state.total, self.source.total_at(began))
         return MeterState(total, state.rate_per_hour, state.mains_voltage)
 
+    @property
+    def serial_number(self) -> int:
+        """A serial number of this meter's own, as its identity registers show it."""
+        return 24_000_000 + self.meter.device_id
+
     def sim_device(self) -> SimDevice:
-        registers = SimData(
-            address=0,
-            count=self.device_map.span,
-            values=0,
-            datatype=DataType.REGISTERS,
-            readonly=True,
-        )
-        return SimDevice(id=self.meter.device_id, simdata=[registers], action=self.on_access)
+        blocks = [
+            SimData(
+                address=0,
+                count=self.device_map.span,
+                values=0,
+                datatype=DataType.REGISTERS,
+                readonly=True,
+            )
+        ]
+        identity = self.device_map.identity
+        if identity is not None:
+            blocks.append(
+                SimData(
+                    address=identity.address,
+                    count=identity.count,
+                    values=0,
+                    datatype=DataType.REGISTERS,
+                    readonly=True,
+                )
+            )
+        return SimDevice(id=self.meter.device_id, simdata=blocks, action=self.on_access)
 
     async def on_access(
         self,
@@ -206,8 +226,21 @@ class SimulatedMeter:
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         """pymodbus calls this before answering; the registers are filled in place."""
-        if set_values is not None or function_code != self.device_map.table.read_function_code:
+        identity = self.device_map.identity
+        asks_identity = identity is not None and address >= identity.address
+        table = identity.table if identity is not None and asks_identity else self.device_map.table
+        if set_values is not None or function_code != table.read_function_code:
             return ExcCodes.ILLEGAL_FUNCTION
+        if identity is not None and asks_identity:
+            if address + count > identity.address + identity.count:
+                return ExcCodes.ILLEGAL_ADDRESS
+            refusal = await self.wire.before_answer()
+            if refusal is not None or self.state() is None:
+                return refusal or ExcCodes.GATEWAY_NO_RESPONSE
+            for register, word in encode_identity(identity, self.serial_number).items():
+                if start_address <= register < start_address + len(registers):
+                    registers[register - start_address] = word
+            return None
         refusal = await self.wire.before_answer()
         if refusal is not None:
             return refusal

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +23,9 @@ from gateway.replay.trace_reader import TraceError, open_trace
 from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.daemon import GatewayDaemon, install_stop_signals, record_meters
 from gateway.store.gateway_store import GatewayStore
+from gateway.tools.commands import doctor, scan_app
 from gateway.wire.keys import generate_key_pair
+from qunzu_common.logging_setup import LogFormat, configure_logging
 from simclock import SimClock
 
 app = typer.Typer(
@@ -38,6 +39,9 @@ app = typer.Typer(
 # soft_wrap: an error line stays one line, whatever the terminal width, so it can be grepped.
 err_console = Console(stderr=True, soft_wrap=True)
 
+app.add_typer(scan_app, name="scan")
+app.command()(doctor)
+
 ConfigPath = Annotated[Path, typer.Argument(help="The gateway's TOML configuration file.")]
 SimStart = Annotated[
     str | None,
@@ -49,6 +53,10 @@ SimAnchor = Annotated[
 ]
 TimeScale = Annotated[float, typer.Option(help="Simulated seconds per wall second.")]
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(help="auto (text on a terminal or journald, else JSON lines), text or json."),
+]
 
 
 def _load(config_path: Path) -> GatewayConfig:
@@ -85,12 +93,13 @@ def run(
     sim_anchor: SimAnchor = None,
     time_scale: TimeScale = 1.0,
     log_level: LogLevel = "INFO",
+    log_format: LogFormatOption = "auto",
     record: Annotated[
         Path | None, typer.Option(help="Also record every meter reading as a trace here.")
     ] = None,
 ) -> None:
     """Run the gateway daemon until SIGTERM or Ctrl-C."""
-    _setup_logging(log_level)
+    _setup_logging(log_level, log_format)
     config = _load(config_path)
     try:
         clock = SimClock.from_args(sim_start, sim_anchor, time_scale)
@@ -105,7 +114,11 @@ def run(
         install_stop_signals(stop)
         await daemon.run(stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except GatewayError as err:  # e.g. the [metrics] port is taken
+        err_console.print(f"[red]cannot start[/red] {err}", highlight=False)
+        raise typer.Exit(2) from err
 
 
 @app.command("record")
@@ -116,10 +129,11 @@ def record_command(
     sim_anchor: SimAnchor = None,
     time_scale: TimeScale = 1.0,
     log_level: LogLevel = "INFO",
+    log_format: LogFormatOption = "auto",
 ) -> None:
     """Record the building's meters as a trace, without raising or sending alerts (no key or
     broker needed). Replay it later with `gateway backtest`. Stops on SIGTERM or Ctrl-C."""
-    _setup_logging(log_level)
+    _setup_logging(log_level, log_format)
     config = _load(config_path)
     try:
         clock = SimClock.from_args(sim_start, sim_anchor, time_scale)
@@ -141,12 +155,8 @@ def _recorder(directory: Path, config: GatewayConfig) -> TraceRecorder:
     return TraceRecorder(directory, config, timedelta(seconds=config.polling.interval_s))
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(level: str, log_format: LogFormat = "auto") -> None:
+    configure_logging(level, log_format)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # failures are reported by us
 
 

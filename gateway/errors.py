@@ -21,5 +21,20 @@ class DeviceError(GatewayError):
         self.reason = reason
 
 
+class DeviceRefusal(DeviceError):
+    """The device, or the converter in front of it, answered with a Modbus exception ``code``
+    (1 illegal function, 2 illegal address, 0x0A/0x0B: the converter found nobody there)."""
+
+    NOBODY_THERE = frozenset({0x0A, 0x0B})
+
+    def __init__(self, bus: str, device_id: int, code: int) -> None:
+        super().__init__(bus, device_id, f"exception response {code:#04x}")
+        self.code = code
+
+    @property
+    def nobody_there(self) -> bool:
+        return self.code in self.NOBODY_THERE
+
+
 class ContractError(GatewayError):
     """A message we built does not satisfy the wire contract (a bug, never sent)."""

@@ -98,6 +98,28 @@ class MqttSection(_Frozen):
     )
 
 
+class MetricsSection(_Frozen):
+    """The Prometheus endpoint (``gateway.service.metrics``); without ``[metrics]``, none."""
+
+    listen: str = "127.0.0.1:9108"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:9108)")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
 class ModbusTcpBus(_Frozen):
     name: Identifier
     host: str
@@ -162,6 +184,7 @@ class GatewayConfig(_Frozen):
     ble: BleSection = BleSection()
     locks: tuple[LockSpec, ...] = ()
     elevators: tuple[ElevatorSpec, ...] = ()
+    metrics: MetricsSection | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> GatewayConfig:

@@ -12,6 +12,10 @@ request stays within the device's limit; a few wasted registers cost far less th
 round trip on a 9600-baud RS485 line. Decoding turns the words of one request back into values
 (``raw * scale``). A float32 NaN or infinity is returned as it is: judging the quality of a
 value is the business of the counters, not of the decoder.
+
+A profile may also say how to recognise the device (``[[identify]]``): registers whose value
+must be one of a list (a model code, such as Eastron's meter code) or lie in a range (mains
+voltage). ``gateway scan`` and ``gateway doctor`` use them (``gateway.core.identification``).
 """
 
 from __future__ import annotations
@@ -79,11 +83,34 @@ class RegisterSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentifyRule:
+    """A register that tells the model: its value is one of ``equals`` (a model code), or lies
+    within ``low``..``high`` (either bound may be absent)."""
+
+    spec: RegisterSpec
+    equals: tuple[float, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def is_model_code(self) -> bool:
+        return bool(self.equals)
+
+    def accepts(self, value: float) -> bool:
+        if self.equals:
+            return value in self.equals
+        if not math.isfinite(value):
+            return False
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceProfile:
     name: str
     description: str
     max_registers_per_read: int
     registers: tuple[RegisterSpec, ...]
+    identify: tuple[IdentifyRule, ...] = ()
 
     def registers_for(self, quantity: str) -> tuple[RegisterSpec, ...]:
         """The register(s) of one quantity; several are parts whose values add up."""
@@ -109,6 +136,17 @@ class ReadBlock:
 _E = TypeVar("_E", bound=StrEnum)
 _PROFILE_KEYS = ("name", "description", "max_registers_per_read")
 _REGISTER_KEYS = ("name", "quantity", "function", "address", "type", "word_order", "scale")
+_IDENTIFY_KEYS = (
+    "name",
+    "function",
+    "address",
+    "type",
+    "word_order",
+    "scale",
+    "equals",
+    "min",
+    "max",
+)
 
 
 def _choices(enum: type[StrEnum]) -> str:
@@ -154,6 +192,25 @@ class _Fields:
             raise self.error(self.at(key), f"must be between {low} and {high}")
         return value
 
+    def optional_number(self, key: str) -> float | None:
+        value = self.table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(self.at(key), "must be a number")
+        if not math.isfinite(value):
+            raise self.error(self.at(key), "must be a finite number")
+        return float(value)
+
+    def numbers(self, key: str) -> tuple[float, ...]:
+        value = self.table.get(key, ())
+        if not isinstance(value, Sequence) or isinstance(value, str):
+            raise self.error(self.at(key), "must be an array of numbers")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                raise self.error(self.at(key), "must be an array of numbers")
+        return tuple(float(item) for item in value)
+
     def number(self, key: str, default: float) -> float:
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -174,7 +231,7 @@ class _Fields:
 
 def parse_profile(data: Mapping[str, object], source: str) -> DeviceProfile:
     """Check a parsed profile file and build the profile; ``source`` names it in errors."""
-    _Fields(source, "", data, ("profile", "registers"))
+    _Fields(source, "", data, ("profile", "registers", "identify"))
     head = _Fields(source, "profile", data.get("profile", {}), _PROFILE_KEYS)
     name = head.text("name")
     description = head.text("description")
@@ -199,7 +256,37 @@ def parse_profile(data: Mapping[str, object], source: str) -> DeviceProfile:
             if earlier.function is spec.function and _overlap(earlier, spec):
                 raise ProfileError(f"{where}.address: overlaps registers[{j}] ({earlier.name})")
         specs.append(spec)
-    return DeviceProfile(name, description, max_per_read, tuple(specs))
+    identify = _parse_identify(source, data.get("identify", []), max_per_read)
+    return DeviceProfile(name, description, max_per_read, tuple(specs), identify)
+
+
+def _parse_identify(source: str, rows: object, max_per_read: int) -> tuple[IdentifyRule, ...]:
+    if not isinstance(rows, Sequence) or isinstance(rows, str):
+        raise ProfileError(f"{source}: identify: must be an array of tables")
+    rules = []
+    for i, row in enumerate(rows):
+        fields = _Fields(source, f"identify[{i}]", row, _IDENTIFY_KEYS)
+        spec = RegisterSpec(
+            name=fields.text("name"),
+            quantity=fields.text("name"),
+            function=fields.choice("function", RegisterFunction),
+            address=fields.integer("address", 0, 0xFFFF),
+            dtype=fields.choice("type", DataType),
+            word_order=fields.choice("word_order", WordOrder, WordOrder.BIG),
+            scale=fields.number("scale", 1.0),
+        )
+        if spec.address + spec.count - 1 > 0xFFFF or spec.count > max_per_read:
+            raise fields.error(fields.at("address"), f"a {spec.dtype} does not fit here")
+        equals = fields.numbers("equals")
+        low, high = fields.optional_number("min"), fields.optional_number("max")
+        if equals and (low is not None or high is not None):
+            raise fields.error(fields.at("equals"), "give either equals or min/max, not both")
+        if not equals and low is None and high is None:
+            raise fields.error(fields.path, "needs equals (model codes) or min and/or max")
+        if low is not None and high is not None and low > high:
+            raise fields.error(fields.at("min"), f"{low:g} is above max {high:g}")
+        rules.append(IdentifyRule(spec, equals, low, high))
+    return tuple(rules)
 
 
 def _overlap(a: RegisterSpec, b: RegisterSpec) -> bool:

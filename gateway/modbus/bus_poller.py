@@ -20,6 +20,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from gateway.config.gateway_file import GatewayConfig
 from gateway.core.registers import decode_blocks
@@ -34,9 +35,29 @@ from gateway.modbus.read_plans import (
     bind_meters,
 )
 from gateway.observations import ElevatorSample, MeterSample, Sample
+from qunzu_common.heartbeats import NO_HEARTBEAT, Heartbeat
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
+
+# Beyond a round's worst-case time-outs: handing the samples on (a SQLite write in a thread)
+# and, should the loop fail, its supervisor's back-off before the next round (at most 90 s).
+ROUND_MARGIN_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoundOutcome:
+    """What one polling round of a bus did: which devices answered, which did not (a device
+    whose bus could not be reached counts as not answering), how long it took."""
+
+    bus: str
+    answered: tuple[int, ...]
+    failed: tuple[int, ...]
+    seconds: float
+
+
+def _ignore_round(outcome: RoundOutcome) -> None:
+    return None
 
 
 def build_pollers(
@@ -80,17 +101,27 @@ async def poll_forever(
     interval_s: float,
     clock: SimClock,
     handle: Callable[[list[Sample]], Awaitable[None]],
+    progress: Heartbeat = NO_HEARTBEAT,
+    on_round: Callable[[RoundOutcome], None] = _ignore_round,
 ) -> None:
-    """Poll every ``interval_s`` building seconds and hand each non-empty batch to ``handle``."""
+    """Poll every ``interval_s`` building seconds and hand each non-empty batch to ``handle``.
+    ``progress`` hears, before each round and each sleep, how long until it hears again (the
+    systemd watchdog stops when a round overruns every time-out: ``qunzu_common.heartbeats``);
+    ``on_round`` hears each round's outcome (the metrics endpoint)."""
     interval = clock.wall_seconds(interval_s)
     loop = asyncio.get_running_loop()
     next_at = loop.time()
     while True:
+        progress.beat(poller.round_budget_s + ROUND_MARGIN_S)
+        began = loop.time()
         samples = await poller.poll_once()
+        on_round(poller.outcome(loop.time() - began))
         if samples:
             await handle(samples)
         next_at += interval
-        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        pause = max(0.0, next_at - loop.time())
+        progress.beat(pause + ROUND_MARGIN_S)
+        await asyncio.sleep(pause)
         if loop.time() - next_at > interval:  # fell far behind (a slow bus): skip ahead
             next_at = loop.time()
 
@@ -116,18 +147,39 @@ class ModbusBusPoller:
         self.positions = tuple(positions)
         self._clock = clock
         self._failing: set[int] = set()
+        self._answered: list[int] = []  # this round's, for :meth:`outcome`
 
     @property
     def has_rounds(self) -> bool:
         """Whether a polling round reads anything (a bus may carry only position-mode lifts)."""
         return bool(self.meters or self.elevators)
 
+    @property
+    def round_budget_s(self) -> float:
+        """The longest a round can take when every request runs into its time-out: a
+        connection check before each device and each planned read, each bounded like
+        :meth:`ModbusLink.read_block`."""
+        per_request = self.bus.timeout_s * (self.bus.retries + 1) + 1.0
+        reads = sum(len(b.blocks) for b in self.meters) + sum(len(b.blocks) for b in self.elevators)
+        checks = 1 + len(self.meters) + len(self.elevators)
+        return per_request * (reads + checks)
+
     async def close(self) -> None:
         self.link.close()
+
+    def outcome(self, seconds: float) -> RoundOutcome:
+        """The last round: devices that answered, and the others of the round."""
+        answered = tuple(self._answered)
+        devices = [b.meter.device_id for b in self.meters] + [
+            b.elevator.device_id for b in self.elevators
+        ]
+        failed = tuple(d for d in devices if d not in answered)
+        return RoundOutcome(self.bus.name, answered, failed, seconds)
 
     async def poll_once(self) -> list[Sample]:
         """Read every meter, then every counting lift, once; failures are logged (once per
         state change) and skipped. Meter samples come first."""
+        self._answered = []
         if not self.has_rounds or not await self.link.reachable():
             return []
         samples: list[Sample] = []
@@ -154,6 +206,7 @@ class ModbusBusPoller:
             if device_id in self._failing:
                 log.info("%s device %d answers again", self.bus.name, device_id)
                 self._failing.discard(device_id)
+            self._answered.append(device_id)
             if not math.isfinite(value):
                 log.warning(
                     "%s device %d: %s is %r, not stored",
@@ -183,6 +236,7 @@ class ModbusBusPoller:
         if lift.device_id in self._failing:
             log.info("%s device %d answers again", self.bus.name, lift.device_id)
             self._failing.discard(lift.device_id)
+        self._answered.append(lift.device_id)
         values = decode_blocks(answers)
         now = self._clock.now()
         return [

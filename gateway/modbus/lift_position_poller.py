@@ -34,6 +34,7 @@ from gateway.errors import DeviceError
 from gateway.modbus.link import ModbusLink
 from gateway.modbus.read_plans import CAR_FLOOR, DOOR_OPEN, ElevatorBinding
 from gateway.observations import ElevatorSample, MeterSample
+from qunzu_common.heartbeats import NO_HEARTBEAT, Heartbeat
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -147,17 +148,24 @@ async def watch_lift_forever(
     poller: LiftPositionPoller,
     clock: SimClock,
     handle: Callable[[list[MeterSample | ElevatorSample]], Awaitable[None]],
+    progress: Heartbeat = NO_HEARTBEAT,
+    busy_s: float = 0.0,
 ) -> None:
     """Sample the car every ``position_poll_s`` building seconds and hand each report to
-    ``handle`` (the one that takes the polling rounds' samples)."""
+    ``handle`` (the one that takes the polling rounds' samples). ``progress`` hears before each
+    sample and each pause how long until it hears again: at most ``busy_s`` for a sample (the
+    wait for the bus, whose meters' round goes first, and the hand-off), the pause plus that."""
     interval = clock.wall_seconds(poller.lift.position_poll_s)
     loop = asyncio.get_running_loop()
     next_at = loop.time()
     while True:
+        progress.beat(busy_s)
         samples = await poller.poll_once()
         if samples:
             await handle([*samples])
         next_at += interval
-        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        pause = max(0.0, next_at - loop.time())
+        progress.beat(pause + busy_s)
+        await asyncio.sleep(pause)
         if loop.time() - next_at > interval:  # fell far behind (a busy bus): skip ahead
             next_at = loop.time()

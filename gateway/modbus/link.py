@@ -20,7 +20,7 @@ from pymodbus.exceptions import ModbusException
 
 from gateway.config.gateway_file import ModbusRtuBus, ModbusTcpBus
 from gateway.core.registers import ReadBlock, RegisterFunction
-from gateway.errors import DeviceError
+from gateway.errors import DeviceError, DeviceRefusal
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class ModbusLink:
             except ModbusException as err:
                 raise DeviceError(name, device_id, str(err)) from err
         if response.isError():
-            raise DeviceError(name, device_id, f"exception response: {response}")
+            raise DeviceRefusal(name, device_id, response.exception_code)
         if len(response.registers) != block.count:
             raise DeviceError(
                 name, device_id, f"asked for {block.count} registers, got {len(response.registers)}"

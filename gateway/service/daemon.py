@@ -11,7 +11,10 @@ Tasks:
 - ``uplink``: keeps the MQTT session and drains the outbox (it retries a lost broker itself);
 - ``ble-locks``: only when ``[[locks]]`` lists smart locks: listens to them over Bluetooth and
   keeps their pseudonymised door events (``gateway.ble.lock_listener``);
-- ``stop``: waits for SIGTERM/SIGINT and ends the group.
+- ``stop``: waits for SIGTERM/SIGINT and ends the group;
+- ``systemd``: READY=1 once the others have started, then the watchdog while every poller,
+  lift watch, the day closer and the uplink keep their heartbeats
+  (``qunzu_common.systemd_watchdog``); a no-op outside systemd.
 
 Every task but ``stop`` runs under :func:`qunzu_common.supervisor.supervise`: one that fails
 unexpectedly (a SQLite error, a malformed message, a bug) is restarted with jittered back-off
@@ -32,21 +35,37 @@ from importlib.metadata import PackageNotFoundError, version
 from gateway.ble.lock_radio import configured_pseudonymiser, listen_to_locks
 from gateway.ble.transport import BleTransport
 from gateway.config.gateway_file import GatewayConfig
-from gateway.modbus.bus_poller import ModbusBusPoller, build_pollers, poll_forever
+from gateway.modbus.bus_poller import (
+    ROUND_MARGIN_S,
+    ModbusBusPoller,
+    RoundOutcome,
+    build_pollers,
+    poll_forever,
+)
 from gateway.modbus.lift_position_poller import watch_lift_forever
 from gateway.observations import ElevatorSample, MeterSample, Sample, StoredLockEvent
 from gateway.replay.trace_recorder import TraceRecorder
 from gateway.service.day_closer import DayCloser, DayReport, local_day_bounds
+from gateway.service.metrics import GatewayMetrics
 from gateway.store.database import StoreFull
 from gateway.store.disk_budget import DiskBudget
 from gateway.store.gateway_store import GatewayStore
 from gateway.wire.keys import load_signing_key
 from gateway.wire.signer import EnvelopeSigner
 from gateway.wire.uplink import Uplink
+from qunzu_common.heartbeats import Heartbeats
 from qunzu_common.supervisor import supervise
+from qunzu_common.systemd_notify import SystemdNotifier
+from qunzu_common.systemd_watchdog import keep_systemd_informed
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
+
+
+# Heartbeat promises (``qunzu_common.heartbeats``): closing a day (with catching up, pruning and
+# the summary) and the uplink's first connection attempt must each finish within these.
+DAY_CLOSE_BUDGET_S = 1800.0
+UPLINK_FIRST_BEAT_S = 120.0
 
 
 class _StopRequested(Exception):
@@ -85,6 +104,10 @@ class GatewayDaemon:
         # ``ble_transport`` replaces the stack named in [ble] (tests hand in a bumble one).
         self.pseudonyms = configured_pseudonymiser(config)
         self.ble_transport = ble_transport
+        self.heartbeats = Heartbeats()
+        self.systemd = SystemdNotifier()
+        self._day_progress = self.heartbeats.register("day-closer", DAY_CLOSE_BUDGET_S)
+        self.metrics = None if config.metrics is None else GatewayMetrics(config.gateway.store_path)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.pollers = build_pollers(self.config, self.clock)
@@ -99,10 +122,19 @@ class GatewayDaemon:
             len(self.config.units),
             len(self.pollers),
         )
+        self.uplink.progress = self.heartbeats.register("uplink", UPLINK_FIRST_BEAT_S)
         try:
+            if self.metrics is not None and self.config.metrics is not None:
+                self.metrics.serve(self.config.metrics.host, self.config.metrics.port)
             async with asyncio.TaskGroup() as group:
                 start_polling(
-                    group, self.pollers, self.config.polling.interval_s, self.clock, self._keep
+                    group,
+                    self.pollers,
+                    self.config.polling.interval_s,
+                    self.clock,
+                    self._keep,
+                    self.heartbeats,
+                    None if self.metrics is None else self.metrics.observe_round,
                 )
                 group.create_task(supervise("day-closer", self._day_loop), name="day-closer")
                 group.create_task(supervise("uplink", self.uplink.run), name="uplink")
@@ -110,14 +142,30 @@ class GatewayDaemon:
                 if self.config.locks:
                     group.create_task(supervise("ble-locks", self._listen), name="ble-locks")
                 group.create_task(_raise_when_set(stop), name="stop")
+                group.create_task(
+                    keep_systemd_informed(self.systemd, self.heartbeats, self._status),
+                    name="systemd",
+                )
         except* _StopRequested:
             log.info("gateway stopping")
+            self.systemd.stopping(f"gateway {self.config.gateway.id} stopping")
         finally:
             for poller in self.pollers:
                 await poller.close()
             if self.recorder is not None:
                 self.recorder.close()
+            if self.metrics is not None:
+                self.metrics.close()
             self.store.close()
+
+    def _status(self) -> str:
+        """The unit's STATUS line once running (``systemctl status qunzu-gateway``)."""
+        return (
+            f"gateway {self.config.gateway.id}: polling {len(self.pollers)}"
+            f" bus{'' if len(self.pollers) == 1 else 'es'} every"
+            f" {self.config.polling.interval_s:g} s, {len(self.config.units)} units,"
+            f" uplink to {self.config.mqtt.host}:{self.config.mqtt.port}"
+        )
 
     async def _keep(self, samples: list[Sample]) -> None:
         meters = [s for s in samples if isinstance(s, MeterSample)]
@@ -160,6 +208,7 @@ class GatewayDaemon:
         tz = self.config.gateway.timezone
         today = self.clock.now().astimezone(tz).date()
         last_closed = await asyncio.to_thread(self.store.last_closed_day)
+        progress = self._day_progress
         if last_closed is None:  # first start: watch from today on
             last_closed = today - timedelta(days=1)
             await asyncio.to_thread(self.store.set_last_closed_day, last_closed)
@@ -168,6 +217,7 @@ class GatewayDaemon:
             yesterday = now.date() - timedelta(days=1)
             day = last_closed + timedelta(days=1)
             while day <= yesterday:
+                progress.beat(DAY_CLOSE_BUDGET_S)
                 report = await self._close(day, now)
                 await self._after_close(report, now)
                 last_closed = day
@@ -240,7 +290,9 @@ class GatewayDaemon:
         _, end = local_day_bounds(day, self.config.gateway.timezone)
         close_at = end + timedelta(seconds=self.config.polling.day_close_delay_s)
         remaining = (close_at - self.clock.now()).total_seconds()
-        await asyncio.sleep(max(0.0, self.clock.wall_seconds(remaining)))
+        pause = max(0.0, self.clock.wall_seconds(remaining))
+        self._day_progress.beat(pause + DAY_CLOSE_BUDGET_S)
+        await asyncio.sleep(pause)
 
 
 async def record_meters(
@@ -300,22 +352,29 @@ def start_polling(
     interval_s: float,
     clock: SimClock,
     keep: Callable[[list[Sample]], Awaitable[None]],
+    heartbeats: Heartbeats | None = None,
+    on_round: Callable[[RoundOutcome], None] | None = None,
 ) -> None:
     """A supervised task per bus with a polling round every ``interval_s`` building seconds,
-    and one per lift in position mode; both hand their samples to ``keep``."""
+    and one per lift in position mode; both hand their samples to ``keep``. With
+    ``heartbeats``, each bus's polling loop keeps a heartbeat there; ``on_round`` hears each
+    round's outcome."""
     for poller in pollers:
         if poller.has_rounds:
             name = f"poll:{poller.bus.name}"
-            group.create_task(
-                supervise(name, partial(poll_forever, poller, interval_s, clock, keep)),
-                name=name,
-            )
+            poll = partial(poll_forever, poller, interval_s, clock, keep)
+            if heartbeats is not None:
+                poll = partial(poll, heartbeats.register(name, poller.round_budget_s + 60.0))
+            if on_round is not None:
+                poll = partial(poll, on_round=on_round)
+            group.create_task(supervise(name, poll), name=name)
         for lift in poller.positions:
             name = f"lift:{lift.lift.elevator_id}"
-            group.create_task(
-                supervise(name, partial(watch_lift_forever, lift, clock, keep)),
-                name=name,
-            )
+            watch = partial(watch_lift_forever, lift, clock, keep)
+            if heartbeats is not None:
+                busy = poller.round_budget_s + ROUND_MARGIN_S
+                watch = partial(watch, heartbeats.register(name, busy), busy)
+            group.create_task(supervise(name, watch), name=name)
 
 
 async def _raise_when_set(stop: asyncio.Event) -> None:

@@ -37,6 +37,7 @@ from gateway.store.gateway_store import GatewayStore
 from gateway.store.outbox import OutboxMessage, next_attempt_delay
 from gateway.wire.contract import contract_errors
 from gateway.wire.signer import EnvelopeSigner, Sequence
+from qunzu_common.heartbeats import NO_HEARTBEAT, Heartbeat
 from qunzu_common.mqtt_session import persistent_session, will_on_fault
 from simclock import SimClock
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 PUMP_PERIOD_S = 1.0
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
+PROGRESS_WITHIN_S = 120.0  # heartbeat promise: a connection attempt, back-off, a pump round
 
 
 class Uplink:
@@ -69,6 +71,7 @@ class Uplink:
         self._wake = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._broker_down = False
+        self.progress: Heartbeat = NO_HEARTBEAT  # the daemon's watchdog (systemd) listens
 
     def wake(self) -> None:
         """Tell the pump that the outbox has something new."""
@@ -91,6 +94,7 @@ class Uplink:
             aiomqtt.ProtocolVersion.V5 if mqtt.protocol == "5" else aiomqtt.ProtocolVersion.V311
         )
         while True:
+            self.progress.beat(PROGRESS_WITHIN_S)
             client = aiomqtt.Client(
                 mqtt.host,
                 mqtt.port,
@@ -169,6 +173,7 @@ class Uplink:
     async def _pump(self, client: aiomqtt.Client, *, resend_all: bool) -> None:
         every_pending = resend_all
         while True:
+            self.progress.beat(PROGRESS_WITHIN_S)
             due = await asyncio.to_thread(
                 self._store.outbox.due, self._wall(), every_pending=every_pending
             )

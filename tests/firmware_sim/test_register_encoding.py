@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from firmware_sim.register_encoding import (
     DEVICE_MAPS,
+    EASTRON_SDM120,
     Encoding,
     MeterState,
     RegisterTable,
+    encode_identity,
     encode_registers,
     float32_high_first,
     uint32_high_first,
@@ -197,3 +199,13 @@ def test_any_energy_total_survives_the_gateway_decoder_at_float32_precision(tota
 def test_any_litre_count_survives_the_gateway_decoder(litres: int) -> None:
     spec = gateway_spec("generic_water_u32", "water_m3")
     assert decode_register(spec, uint32_high_first(litres)) == pytest.approx(litres / 1000)
+
+
+def test_sdm120_identity_registers_satisfy_the_profiles_model_code_rule() -> None:
+    identity = EASTRON_SDM120.identity
+    assert identity is not None
+    words = encode_identity(identity, serial=24_000_011)
+    (rule,) = [r for r in load_profiles()["eastron_sdm120"].identify if r.is_model_code]
+    assert rule.spec.address == identity.address + 2
+    assert rule.accepts(decode_register(rule.spec, [words[rule.spec.address]]))
+    assert (words[identity.address] << 16) | words[identity.address + 1] == 24_000_011

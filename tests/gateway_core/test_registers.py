@@ -27,7 +27,7 @@ from gateway.core.registers import (
     plan_reads,
 )
 
-PROFILES = Path(__file__).resolve().parents[2] / "gateway" / "profiles"
+PROFILES = Path(__file__).resolve().parents[2] / "gateway" / "modbus" / "profiles"
 INPUT, HOLDING = RegisterFunction.INPUT, RegisterFunction.HOLDING
 BIG, LITTLE = WordOrder.BIG, WordOrder.LITTLE
 
@@ -268,7 +268,7 @@ BROKEN = [
      "profile.max_registers_per_read: must be an integer"),
     (_set(("profile", "vendor"), "x"),
      "profile.vendor: unknown field (allowed: name, description, max_registers_per_read)"),
-    (_set(("extra",), 1), "extra: unknown field (allowed: profile, registers)"),
+    (_set(("extra",), 1), "extra: unknown field (allowed: profile, registers, identify)"),
     (_set(("registers",), []), "registers: must be a non-empty array of tables"),
     (_drop(("registers",)), "registers: must be a non-empty array of tables"),
     (_set(("registers", 1), "current"), "registers[1]: must be a table"),
