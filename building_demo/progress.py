@@ -18,6 +18,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from qunzu_common.bounded_json import JsonLimits, loads_bounded
+
+LIMITS = JsonLimits(max_bytes=128 * 1024, max_depth=16)
+
 
 @dataclass(frozen=True)
 class WireEvent:
@@ -28,25 +32,34 @@ class WireEvent:
 
 def _claims_of(token: bytes) -> dict[str, Any]:
     payload = token.split(b".")[1]
-    return dict(json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4))))
+    return dict(
+        loads_bounded(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)), LIMITS)
+    )
 
 
 def describe(topic: str, payload: bytes) -> WireEvent | None:
-    leaf = topic.rsplit("/", 1)[-1]
+    """One line for one message; whatever the bytes (anyone may publish), never an exception:
+    this runs in paho's network thread, which an exception would end."""
     try:
-        if leaf == "alert":
-            alert = _claims_of(payload)["alert"]
-            est = alert["estimated_occupancy"]
-            return WireEvent(
-                "alert",
-                f"ALERT {alert['kind']} on unit {alert['unit_id']} (rev {alert['revision']}):"
-                f" about {est['point']:g} people ({est['low']:g}-{est['high']:g}),"
-                f" legal cap {alert['legal_cap']}, confidence {alert['confidence']:.2f}",
-                alert,
-            )
-        data = json.loads(payload)
-    except (ValueError, KeyError, IndexError, TypeError):
+        return _describe(topic, payload)
+    # JsonLimitError is a ValueError; the others are fields missing or of the wrong type.
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return WireEvent("unreadable", f"unreadable message on {topic}", {})
+
+
+def _describe(topic: str, payload: bytes) -> WireEvent | None:
+    leaf = topic.rsplit("/", 1)[-1]
+    if leaf == "alert":
+        alert = _claims_of(payload)["alert"]
+        est = alert["estimated_occupancy"]
+        return WireEvent(
+            "alert",
+            f"ALERT {alert['kind']} on unit {alert['unit_id']} (rev {alert['revision']}):"
+            f" about {est['point']:g} people ({est['low']:g}-{est['high']:g}),"
+            f" legal cap {alert['legal_cap']}, confidence {alert['confidence']:.2f}",
+            alert,
+        )
+    data = loads_bounded(payload, LIMITS)
     if leaf == "status":
         return WireEvent("status", f"gateway {data['gateway_id']} is {data['state']}", data)
     if leaf == "summary":

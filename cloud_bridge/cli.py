@@ -1,4 +1,4 @@
-"""``cloud-bridge``: the cloud bridge's command line (run, check-config, tickets, db)."""
+"""``cloud-bridge``: the cloud bridge's command line (run, check-config, tickets, db, ca)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cloud_bridge.auth import mqtt_ca
 from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.errors import BridgeError, ConfigError
+from cloud_bridge.ingest.ack_signing import generate_ack_key
 from cloud_bridge.service import install_stop_signals, run_bridge
 from cloud_bridge.store.tickets_db import TicketsDB
 from qunzu_common.logging_setup import LogFormat, configure_logging
@@ -30,6 +32,12 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+
+ca_app = typer.Typer(
+    help="The MQTT broker's certificate authority: a CA, the broker's and every client's cert.",
+    no_args_is_help=True,
+)
+app.add_typer(ca_app, name="ca")
 # soft_wrap: an error line stays one line, whatever the terminal width, so it can be grepped.
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -169,6 +177,65 @@ def db_current(config_path: ConfigPath) -> None:
     finally:
         db.close()
     typer.echo(f"tickets database {db.safe_url}: {state.describe()}")
+
+
+@app.command("ack-keygen")
+def ack_keygen(
+    private_key: Annotated[Path, typer.Argument(help="Where to write the private key (PEM).")],
+    public_key: Annotated[Path, typer.Argument(help="Where to write the public key (PEM).")],
+) -> None:
+    """Create the key pair the bridge signs acks with ([bridge] ack_key_file); hand the public
+    key to every gateway ([mqtt] bridge_public_key_files)."""
+    try:
+        kid = generate_ack_key(private_key, public_key)
+    except ConfigError as err:
+        raise _fail("cannot create the key", err) from err
+    typer.echo(f"ack signing key {private_key} (mode 600), public key {public_key}, kid {kid}")
+
+
+CaDir = Annotated[Path, typer.Argument(help="The CA's directory (ca.key.pem, ca.crt.pem).")]
+
+
+@ca_app.command("init")
+def ca_init(directory: CaDir) -> None:
+    """Create a CA (EC P-256, ten years) in DIRECTORY; its key is readable by you only."""
+    try:
+        cert = mqtt_ca.init_ca(directory)
+    except mqtt_ca.CAError as err:
+        raise _fail("cannot create the CA", err) from err
+    typer.echo(f"CA certificate {cert}; give it to the broker (cafile) and to every client")
+
+
+@ca_app.command("issue")
+def ca_issue(
+    directory: CaDir,
+    name: Annotated[
+        str, typer.Option(help="CN: the gateway id, cloud-bridge-<n>, or the broker's name.")
+    ],
+    server: Annotated[
+        bool, typer.Option("--server", help="A broker certificate (serverAuth, SAN).")
+    ] = False,
+    host: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra SAN entry of a --server cert (localhost, 127.0.0.1 are in)."),
+    ] = None,
+    csr: Annotated[
+        Path | None, typer.Option(help="Sign this PEM CSR; the key stays with its owner.")
+    ] = None,
+) -> None:
+    """Issue a certificate signed by the CA in DIRECTORY: NAME.crt.pem (and NAME.key.pem)."""
+    try:
+        csr_pem = csr.read_bytes() if csr is not None else None
+        issued = mqtt_ca.issue(
+            directory, name, server=server, hosts=tuple(host or ()), csr_pem=csr_pem
+        )
+    except OSError as err:
+        raise _fail("cannot read the CSR", err) from err
+    except mqtt_ca.CAError as err:
+        raise _fail("cannot issue", err) from err
+    typer.echo(f"certificate {issued.cert_file}")
+    if issued.key_file is not None:
+        typer.echo(f"private key {issued.key_file} (mode 600; move it to its host, keep it there)")
 
 
 def _setup_logging(level: str, log_format: LogFormat = "auto") -> None:

@@ -21,8 +21,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from cloud_bridge.errors import ConfigError
+from cloud_bridge.ingest.ack_signing import AckSigner, load_ack_signer
 from cloud_bridge.ingest.verification import GatewayRegistry, KnownGateway, VerificationLimits
 from qunzu_common.config_errors import format_validation_error
+from qunzu_common.mqtt_tls import TlsFiles, tls_file_problems
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
@@ -36,6 +38,7 @@ class BridgeSection(_Frozen):
     database_url: str = "sqlite:///tickets.sqlite"
     max_clock_skew_s: float = Field(default=300.0, ge=0)
     max_message_age_s: float = Field(default=30 * 86400.0, gt=0)
+    ack_key_file: Path | None = Field(default=None, description="sign acks with this Ed25519 key")
 
 
 class MqttSection(_Frozen):
@@ -55,6 +58,16 @@ class MqttSection(_Frozen):
         description="MQTT 5: how long the broker keeps this instance's session (its shared"
         " subscription and the alerts queued for it) after a connection ends",
     )
+    max_message_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=128 * 1024, description="bigger alerts are refused unread"
+    )
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+    @property
+    def tls(self) -> TlsFiles:
+        return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
 
 
 class HttpSection(_Frozen):
@@ -86,6 +99,7 @@ class BridgeConfig(_Frozen):
     gateways: tuple[GatewayEntry, ...] = ()
 
     _registry: GatewayRegistry = PrivateAttr(default_factory=dict)
+    _ack_signer: AckSigner | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _cross_references(self) -> BridgeConfig:
@@ -122,8 +136,17 @@ class BridgeConfig(_Frozen):
         return self._registry
 
     @property
+    def ack_signer(self) -> AckSigner | None:
+        """Signs every ack when ``bridge.ack_key_file`` is set; None: acks are plain JSON."""
+        return self._ack_signer
+
+    @property
     def limits(self) -> VerificationLimits:
-        return VerificationLimits(self.bridge.max_clock_skew_s, self.bridge.max_message_age_s)
+        return VerificationLimits(
+            self.bridge.max_clock_skew_s,
+            self.bridge.max_message_age_s,
+            self.mqtt.max_message_bytes,
+        )
 
     @property
     def client_id(self) -> str:
@@ -158,6 +181,8 @@ def load_bridge_config(path: Path) -> BridgeConfig:
         raise ConfigError(f"{path}: cannot be read: {err}") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: not valid TOML: {err}") from err
+    except RecursionError as err:  # tomllib recurses into nested arrays and inline tables
+        raise ConfigError(f"{source}: not valid TOML: nested too deep") from err
     try:
         config = BridgeConfig.model_validate(raw)
     except ValidationError as err:
@@ -173,11 +198,30 @@ def load_bridge_config(path: Path) -> BridgeConfig:
     resolved = config.model_copy(
         update={
             "bridge": config.bridge.model_copy(
-                update={"database_url": _resolve_database_url(config.bridge.database_url, base)}
+                update={
+                    "database_url": _resolve_database_url(config.bridge.database_url, base),
+                    "ack_key_file": None
+                    if config.bridge.ack_key_file is None
+                    else base / config.bridge.ack_key_file,
+                }
             ),
             "gateways": gateways,
+            "mqtt": config.mqtt.model_copy(
+                update={
+                    name: base / value
+                    for name in ("tls_ca_file", "tls_cert_file", "tls_key_file")
+                    if (value := getattr(config.mqtt, name)) is not None
+                }
+            ),
         }
     )
+    problems = tls_file_problems(resolved.mqtt.tls)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {line}" for line in problems))
+    if resolved.bridge.ack_key_file is not None:
+        resolved._ack_signer = load_ack_signer(
+            resolved.bridge.ack_key_file, f"{source}: bridge.ack_key_file"
+        )
     resolved._registry = MappingProxyType(
         {
             gateway.id: KnownGateway(

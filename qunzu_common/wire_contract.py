@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-SCHEMA_NAMES = ("alert", "envelope-claims", "ack", "status", "summary")
+SCHEMA_NAMES = ("alert", "envelope-claims", "ack", "ack-claims", "status", "summary")
 
 
 def schema_directory() -> Traversable:

@@ -14,6 +14,9 @@ import pytest
 
 from building_demo.brokers import mosquitto_command, mosquitto_executable
 from building_demo.processes import free_port, wait_for_port
+from gateway.config.gateway_file import GatewayConfig
+from gateway.wire.keys import load_signing_key
+from gateway.wire.signer import EnvelopeSigner
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -141,3 +144,8 @@ def free_port_block(count: int, attempts: int = 50) -> int:
                 sock.close()
         return base
     raise RuntimeError(f"no {count} consecutive free loopback ports found")
+
+
+def gateway_signer(config: GatewayConfig) -> EnvelopeSigner:
+    """The signer a gateway with ``config`` signs with (its key file)."""
+    return EnvelopeSigner(config.gateway.id, load_signing_key(config.gateway.key_file))

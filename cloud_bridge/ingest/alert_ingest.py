@@ -15,7 +15,10 @@ it reconnects, even if no bridge at all was connected when they were published
 accepted, before the subscription is renewed; they wait in the client's message queue and are
 answered like any other.
 
-A refused message is logged at WARNING with its reason and the loop carries on. A message that
+A refused message costs one count in :attr:`AlertIngest.refusals` and at most one WARNING line
+a minute (the first of each kind at once), and the loop carries on; it is answered with a
+``rejected`` ack only when its signature verified, so nobody can make the bridge speak for a
+gateway. A message that
 could not be stored is not acknowledged: the gateway keeps it and sends it again. A lost broker
 connection is retried with jittered exponential back-off; each change of state is logged once.
 """
@@ -38,18 +41,28 @@ from cloud_bridge.ingest.contract import contract_errors
 from cloud_bridge.ingest.verification import RejectedMessage, verify_alert
 from cloud_bridge.store.tickets_db import TicketsDB
 from qunzu_common.mqtt_session import persistent_session
+from qunzu_common.mqtt_tls import tls_params
+from qunzu_common.refusal_log import RefusalLog
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
+# Past this many unprocessed messages aiomqtt drops new ones (with a warning): a flood costs
+# bounded memory, and a dropped genuine alert is not acknowledged, so its gateway sends it again.
+INCOMING_QUEUE_LIMIT = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class Ack:
+    """An answer to publish: ``body`` as in ``ack.schema.json``; ``payload`` the bytes sent,
+    the body as JSON or, with ``bridge.ack_key_file``, signed
+    (:mod:`cloud_bridge.ingest.ack_signing`)."""
+
     topic: str
     body: dict[str, Any]
+    payload: bytes
 
 
 class AlertIngest:
@@ -61,6 +74,8 @@ class AlertIngest:
         self._broker_down = False
         self._db_down = False
         self._backoff = BACKOFF_START_S
+        self.refusals = RefusalLog(log, "message")
+        """Refused messages by kind (``signature``, ``json depth``, ...); logged rate-limited."""
 
     @property
     def connected(self) -> bool:
@@ -106,6 +121,8 @@ class AlertIngest:
             ),
             keepalive=mqtt.keepalive_s,
             **persistent_session(mqtt.protocol, mqtt.session_expiry_s),
+            tls_params=tls_params(mqtt.tls),
+            max_queued_incoming_messages=INCOMING_QUEUE_LIMIT,
         )
         async with client:
             await self._subscribe(client)
@@ -113,7 +130,7 @@ class AlertIngest:
             async for message in client.messages:
                 ack = await self.process(message.topic.value, _payload_bytes(message))
                 if ack is not None:
-                    await client.publish(ack.topic, json.dumps(ack.body), qos=1)
+                    await client.publish(ack.topic, ack.payload, qos=1)
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         subscription = self._config.alert_subscription
@@ -144,7 +161,7 @@ class AlertIngest:
             topic, payload, self._config.registry, now.timestamp(), self._config.limits
         )
         if isinstance(verdict, RejectedMessage):
-            log.warning("refused message on %s: %s", topic, verdict.reason)
+            self.refusals.refused(verdict.kind, f"on {topic}: {verdict.reason}")
             return self._ack(
                 verdict.gateway_id, verdict.alert_id, verdict.seq, "rejected", None, verdict.reason
             )
@@ -218,7 +235,11 @@ class AlertIngest:
         if problems:
             log.error("not sending an ack that breaks the contract: %s", "; ".join(problems))
             return None
-        return Ack(self._config.topic(gateway_id, "ack"), body)
+        topic = self._config.topic(gateway_id, "ack")
+        signer = self._config.ack_signer
+        if signer is None:
+            return Ack(topic, body, json.dumps(body).encode())
+        return Ack(topic, body, signer.sign(topic, int(self._clock.now().timestamp()), body))
 
 
 def _payload_bytes(message: aiomqtt.Message) -> bytes:

@@ -9,6 +9,8 @@
 5. ``iss``, the topic's gateway and ``alert.gateway_id`` agree, and the signed topic is this one;
 6. ``iat`` lies inside the replay window and not too far in the future.
 
+Before any of them the size is checked, and every JSON document (header, claims) is parsed by
+:mod:`qunzu_common.bounded_json` within fixed limits, so no input can raise past this function.
 The first failing check gives the verdict: a :class:`RejectedMessage` with a short reason a
 person can read in a log. Whether a sequence was seen before (check 7) is the database's job.
 No I/O here: keys, time and limits are passed in.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +30,14 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import OKPKey
 
 from cloud_bridge.ingest.contract import contract_errors
+from qunzu_common.bounded_json import JsonLimitError, JsonLimits, loads_bounded
+from qunzu_common.compact_jws import JwsFormatError, read_protected_header
 
 ALGORITHM = "Ed25519"
+BOOT_ID = re.compile(r"[0-9a-f]{16,32}")
 MAX_REASON_CHARS = 300
+# Claims hold an alert body (a few levels, tens of days).
+CLAIMS_LIMITS = JsonLimits(max_bytes=128 * 1024, max_depth=12, max_items=1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ GatewayRegistry = Mapping[str, KnownGateway]
 class VerificationLimits:
     max_clock_skew_s: float = 300.0
     max_message_age_s: float = 30 * 86400.0
+    max_message_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +113,16 @@ class VerifiedAlert:
 
 @dataclass(frozen=True, slots=True)
 class RejectedMessage:
-    """Why a message was refused. ``gateway_id`` is set only for a registered gateway (then an
-    ack can be sent); ``alert_id`` and ``seq`` when they could be read, even unverified, so the
-    gateway can tell which of its messages was refused."""
+    """Why a message was refused. ``gateway_id``, ``alert_id`` and ``seq`` are set only when the
+    signature verified: then the gateway really sent it and may be told which of its messages
+    was refused. Before that nothing in a message is echoed, so a forger cannot make the bridge
+    answer on a gateway's behalf. ``kind`` is a short fixed word to count refusals by."""
 
     reason: str
     gateway_id: str | None = None
     alert_id: str | None = None
-    seq: dict[str, int] | None = None
+    seq: dict[str, int | str] | None = None
+    kind: str = "other"
 
 
 def verify_alert(
@@ -121,70 +132,90 @@ def verify_alert(
     now_unix: float,
     limits: VerificationLimits,
 ) -> VerifiedAlert | RejectedMessage:
+    """The verdict on one message; never raises, whatever the bytes."""
+    # 0. Size first: nothing bigger than the limit is looked at.
+    if len(payload) > limits.max_message_bytes:
+        return RejectedMessage(
+            f"{len(payload)} bytes, more than max_message_bytes ({limits.max_message_bytes})",
+            kind="bytes",
+        )
+
     # 1. The topic names a registered gateway.
     parts = topic.split("/")
     if len(parts) < 3 or parts[-1] != "alert":
-        return RejectedMessage(_short(f"not an alert topic: {topic!r}"))
+        return RejectedMessage(_short(f"not an alert topic: {topic!r}"), kind="topic")
     gateway_id = parts[-2]
     gateway = registry.get(gateway_id)
     if gateway is None:
-        return RejectedMessage(_short(f"unknown gateway {gateway_id!r}"))
+        return RejectedMessage(_short(f"unknown gateway {gateway_id!r}"), kind="unknown gateway")
 
-    # 2. The header names the algorithm and one of the gateway's keys.
-    try:
-        unverified = jws.extract_compact(payload)
-    except (JoseError, ValueError, TypeError):
-        return RejectedMessage("not a JWS compact serialization", gateway_id)
-    claims_guess = _json_object(unverified.payload)
-    alert_id, seq = _identity(claims_guess)
-
-    def reject(reason: str) -> RejectedMessage:
-        return RejectedMessage(_short(reason), gateway_id, alert_id, seq)
-
-    header = unverified.protected
+    # 2. The header names the algorithm and one of the gateway's keys. Until the signature
+    # verifies, nothing in the message is believed or echoed back: no gateway, no sequence.
+    header = _protected_header(payload)
+    if isinstance(header, RejectedMessage):
+        return header
     if header.get("alg") != ALGORITHM:
-        return reject(f"unsupported alg {header.get('alg')!r} (expected {ALGORITHM!r})")
+        return RejectedMessage(
+            _short(f"unsupported alg {header.get('alg')!r} (expected {ALGORITHM!r})"), kind="alg"
+        )
     kid = header.get("kid")
     if not isinstance(kid, str) or kid not in gateway.keys:
-        return reject(f"unknown key id {kid!r} for gateway {gateway_id!r}")
+        return RejectedMessage(
+            _short(f"unknown key id {kid!r} for gateway {gateway_id!r}"), kind="kid"
+        )
     key = gateway.keys[kid]
 
     # 3. The signature verifies.
     try:
         verified = jws.deserialize_compact(payload, key, algorithms=[ALGORITHM])
     except BadSignatureError:
-        return reject("bad signature")
+        return RejectedMessage("bad signature", kind="signature")
     except (JoseError, ValueError, TypeError) as err:
-        return reject(f"unreadable JWS: {err}")
+        return RejectedMessage(_short(f"unreadable JWS: {err}"), kind="jws")
+
+    # From here on the gateway signed what we read, so a refusal can be acknowledged to it.
+    try:
+        claims = loads_bounded(verified.payload, CLAIMS_LIMITS)
+    except JsonLimitError as err:
+        reason = "payload is not a JSON object" if err.limit == "syntax" else f"payload: {err}"
+        return RejectedMessage(_short(reason), gateway_id, kind=f"json {err.limit}")
+    if not isinstance(claims, dict):
+        return RejectedMessage("payload is not a JSON object", gateway_id, kind="schema")
+    alert_id, seq = _identity(claims)
+
+    def reject(reason: str, kind: str) -> RejectedMessage:
+        return RejectedMessage(_short(reason), gateway_id, alert_id, seq, kind=kind)
 
     # 4. The claims follow the schema.
-    claims = _json_object(verified.payload)
-    if claims is None:
-        return reject("payload is not a JSON object")
     problems = contract_errors("envelope-claims", claims)
     if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        return reject(f"schema: {problems[0]}{more}")
+        return reject(f"schema: {problems[0]}{more}", "schema")
     alert = claims["alert"]
 
     # 5. Issuer, topic and body agree.
     if claims["iss"] != gateway_id:
-        return reject(f"iss {claims['iss']!r} does not match the topic's gateway {gateway_id!r}")
+        return reject(
+            f"iss {claims['iss']!r} does not match the topic's gateway {gateway_id!r}", "iss"
+        )
     if alert["gateway_id"] != gateway_id:
         return reject(
             f"alert.gateway_id {alert['gateway_id']!r} does not match the topic's gateway"
-            f" {gateway_id!r}"
+            f" {gateway_id!r}",
+            "iss",
         )
     if claims["topic"] != topic:
-        return reject(f"topic mismatch: signed for {claims['topic']!r}, received on {topic!r}")
+        return reject(
+            f"topic mismatch: signed for {claims['topic']!r}, received on {topic!r}", "topic"
+        )
 
     # 6. Neither too old nor from the future.
     iat = int(claims["iat"])
     age = now_unix - iat
     if age > limits.max_message_age_s:
-        return reject(f"stale: iat is {_duration(age)} old")
+        return reject(f"stale: iat is {_duration(age)} old", "stale")
     if -age > limits.max_clock_skew_s:
-        return reject(f"from the future: iat is {_duration(-age)} ahead")
+        return reject(f"from the future: iat is {_duration(-age)} ahead", "future")
 
     return VerifiedAlert(
         gateway_id=gateway_id,
@@ -208,19 +239,17 @@ def alert_body_sha256(alert: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _json_object(raw: bytes | str) -> dict[str, Any] | None:
+def _protected_header(token: bytes) -> dict[str, Any] | RejectedMessage:
+    """The protected header, read within tight limits before the JOSE library parses it."""
     try:
-        value = json.loads(raw)
-    except (ValueError, TypeError):
-        return None
-    return value if isinstance(value, dict) else None
+        return read_protected_header(token)
+    except JwsFormatError as err:
+        return RejectedMessage(_short(str(err)), kind=err.kind)
 
 
-def _identity(claims: Mapping[str, Any] | None) -> tuple[str | None, dict[str, int] | None]:
-    """The alert id and sequence of a message, read before (or without) verification, only when
-    they have the shapes an ack needs."""
-    if claims is None:
-        return None, None
+def _identity(claims: Mapping[str, Any]) -> tuple[str | None, dict[str, int | str] | None]:
+    """The alert id and sequence of a verified message, when they have the shapes an ack needs
+    (a message that breaks the schema may still say which of the gateway's messages it is)."""
     alert = claims.get("alert")
     alert_id = alert.get("alert_id") if isinstance(alert, dict) else None
     raw_seq = claims.get("seq")
@@ -229,6 +258,9 @@ def _identity(claims: Mapping[str, Any] | None) -> tuple[str | None, dict[str, i
         numbers = {name: raw_seq.get(name) for name in ("boot_epoch", "counter")}
         if all(type(n) is int and n >= 0 for n in numbers.values()):
             seq = {name: int(n) for name, n in numbers.items() if isinstance(n, int)}
+            boot_id = raw_seq.get("boot_id")
+            if isinstance(boot_id, str) and BOOT_ID.fullmatch(boot_id):
+                seq["boot_id"] = boot_id
     return (alert_id if isinstance(alert_id, str) else None), seq
 
 

@@ -40,7 +40,9 @@ from gateway.core.building_day import DetectorSettings
 from gateway.core.counters import CounterLimits
 from gateway.core.occupancy import OccupancyRules
 from gateway.errors import ConfigError
+from gateway.wire.keys import load_bridge_keys
 from qunzu_common.config_errors import format_validation_error
+from qunzu_common.mqtt_tls import TlsFiles, tls_file_problems
 from qunzu_common.utc_offset import parse_utc_offset
 
 
@@ -96,6 +98,20 @@ class MqttSection(_Frozen):
         description="MQTT 5: how long the broker keeps the session (the ack subscription and"
         " the acks queued for it) after a connection ends",
     )
+
+    max_downlink_bytes: int = Field(
+        default=16 * 1024, ge=256, le=1024 * 1024, description="bigger acks are refused unread"
+    )
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    bridge_public_key_files: tuple[Path, ...] = Field(
+        default=(), description="when set, only acks signed by one of these keys count"
+    )
+
+    @property
+    def tls(self) -> TlsFiles:
+        return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
 
 
 class MetricsSection(_Frozen):
@@ -266,13 +282,18 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ConfigError(f"{path}: file not found") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be read: {err}") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: not valid TOML: {err}") from err
+    except RecursionError as err:  # tomllib recurses into nested arrays and inline tables
+        raise ConfigError(f"{source}: not valid TOML: nested too deep") from err
     try:
         config = GatewayConfig.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(format_validation_error(source, err)) from err
     base = path.resolve().parent
+    mqtt_keys = config.mqtt.bridge_public_key_files
     resolved = config.model_copy(
         update={
             "gateway": config.gateway.model_copy(
@@ -285,6 +306,20 @@ def load_gateway_config(path: Path) -> GatewayConfig:
             "ble": config.ble.model_copy(
                 update={"pseudonym_key_file": base / config.ble.pseudonym_key_file}
             ),
+            "mqtt": config.mqtt.model_copy(
+                update={
+                    name: base / value
+                    for name in ("tls_ca_file", "tls_cert_file", "tls_key_file")
+                    if (value := getattr(config.mqtt, name)) is not None
+                }
+                | {"bridge_public_key_files": tuple(base / p for p in mqtt_keys)}
+            ),
         }
+    )
+    problems = tls_file_problems(resolved.mqtt.tls)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {line}" for line in problems))
+    load_bridge_keys(
+        resolved.mqtt.bridge_public_key_files, f"{source}: mqtt.bridge_public_key_files"
     )
     return resolved

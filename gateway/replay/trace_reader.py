@@ -193,7 +193,7 @@ def parse_utc_offset_or_zone(value: str) -> tzinfo:
         return parse_utc_offset(value)
     try:
         return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as err:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as err:  # "Asia" is a directory
         raise ValueError(f"{value!r} is neither a UTC offset like +08:00 nor a known zone") from err
 
 
@@ -202,8 +202,10 @@ def _read_meta(path: Path) -> TraceMeta:
         return TraceMeta(None, "", {})
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise TraceError(f"trace.toml: not valid TOML: {err}") from err
+    except RecursionError as err:  # tomllib recurses into nested arrays and inline tables
+        raise TraceError("trace.toml: not valid TOML: nested too deep") from err
     tz = None
     if "timezone" in data:
         try:
@@ -221,25 +223,30 @@ def _read_meta(path: Path) -> TraceMeta:
 
 
 def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, _Row | _BadValue]]:
-    """(line number, row) pairs; a row of the wrong width comes as the error it is."""
+    """(line number, row) pairs; a row of the wrong width comes as the error it is. Bytes that
+    are not UTF-8 or not CSV (a field over the csv module's limit) stop the read: TraceError."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise TraceError(f"{path.name}:1: empty file (expected a header)")
-        header = [column.strip() for column in header]
-        missing = [column for column in required if column not in header]
-        if missing:
-            raise TraceError(f"{path.name}:1: missing column(s) {', '.join(missing)}")
-        width = len(header)
-        at = {column: i for i, column in enumerate(header)}
-        for values in reader:
-            if not values:
-                continue
-            if len(values) != width:
-                yield reader.line_num, _BadValue("row", f"{len(values)} values for {width} columns")
-                continue
-            yield reader.line_num, _Row(at, values)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise TraceError(f"{path.name}:1: empty file (expected a header)")
+            header = [column.strip() for column in header]
+            missing = [column for column in required if column not in header]
+            if missing:
+                raise TraceError(f"{path.name}:1: missing column(s) {', '.join(missing)}")
+            width = len(header)
+            at = {column: i for i, column in enumerate(header)}
+            for values in reader:
+                if not values:
+                    continue
+                if len(values) != width:
+                    message = f"{len(values)} values for {width} columns"
+                    yield reader.line_num, _BadValue("row", message)
+                    continue
+                yield reader.line_num, _Row(at, values)
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise TraceError(f"{path.name}:{reader.line_num + 1}: unreadable: {err}") from err
 
 
 def _timestamp(row: _Row) -> datetime:

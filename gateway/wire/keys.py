@@ -3,7 +3,8 @@
 The private key never leaves the gateway; it is a PKCS#8 PEM file readable by the daemon's user
 only. The public key is handed to the cloud bridge (PEM, SubjectPublicKeyInfo). The key id
 (``kid`` in every signed message) is the RFC 7638 JWK thumbprint of the public key, so the
-bridge can hold several keys per gateway during a rotation and pick the right one.
+bridge can hold several keys per gateway during a rotation and pick the right one. The bridge's
+own public keys, which sign its acks, are loaded here too.
 """
 
 from __future__ import annotations
@@ -57,3 +58,22 @@ def load_signing_key(path: Path) -> OKPKey:
 def key_id(key: OKPKey) -> str:
     """RFC 7638 thumbprint of the public part, base64url without padding."""
     return key.thumbprint()
+
+
+def load_bridge_keys(paths: tuple[Path, ...], where: str) -> dict[str, OKPKey]:
+    """The cloud bridge's public ack keys by key id; ConfigError naming the file otherwise."""
+    keys: dict[str, OKPKey] = {}
+    for i, path in enumerate(paths):
+        at = f"{where}[{i}]: {path}"
+        try:
+            key = OKPKey.import_key(path.read_bytes())
+        except FileNotFoundError as err:
+            raise ConfigError(f"{at}: not found") from err
+        except OSError as err:
+            raise ConfigError(f"{at}: cannot be read: {err.strerror}") from err
+        except ValueError as err:
+            raise ConfigError(f"{at}: not an Ed25519 public key (PEM)") from err
+        if key.curve_name != "Ed25519" or key.is_private:
+            raise ConfigError(f"{at}: not an Ed25519 public key (a private key does not go here)")
+        keys[key_id(key)] = key
+    return keys

@@ -8,6 +8,10 @@ with the time of that send (same body, same sequence), so an alert that waited o
 is still inside the bridge's age window; the bridge recognises a repeat by its sequence and body
 and answers ``duplicate``.
 
+Anyone on the broker may publish on ``.../ack``: each message is decoded by
+:func:`gateway.wire.ack_decoding.decode_ack` (bounded, never raising; signed acks only when the
+bridge's keys are configured) and a refused one costs a count in ``refused_downlinks``.
+
 Presence: a retained ``online`` status on connect and a retained ``offline`` MQTT will. A clean
 stop says ``offline`` itself before its DISCONNECT; any other end fires the will: a lost
 connection, a killed process, and a fault in the uplink itself, whose connection is dropped
@@ -35,10 +39,14 @@ import aiomqtt
 from gateway.config.gateway_file import GatewayConfig
 from gateway.store.gateway_store import GatewayStore
 from gateway.store.outbox import OutboxMessage, next_attempt_delay
+from gateway.wire.ack_decoding import AckRefused, decode_ack
 from gateway.wire.contract import contract_errors
+from gateway.wire.keys import load_bridge_keys
 from gateway.wire.signer import EnvelopeSigner, Sequence
 from qunzu_common.heartbeats import NO_HEARTBEAT, Heartbeat
 from qunzu_common.mqtt_session import persistent_session, will_on_fault
+from qunzu_common.mqtt_tls import tls_params
+from qunzu_common.refusal_log import RefusalLog
 from simclock import SimClock
 
 log = logging.getLogger(__name__)
@@ -72,6 +80,11 @@ class Uplink:
         self._client: aiomqtt.Client | None = None
         self._broker_down = False
         self.progress: Heartbeat = NO_HEARTBEAT  # the daemon's watchdog (systemd) listens
+        self._bridge_keys = load_bridge_keys(
+            config.mqtt.bridge_public_key_files, "mqtt.bridge_public_key_files"
+        )
+        self.refused_downlinks = RefusalLog(log, "downlink message")
+        """Acks refused (too big, not JSON, against the contract) by kind; logged rate-limited."""
 
     def wake(self) -> None:
         """Tell the pump that the outbox has something new."""
@@ -103,6 +116,7 @@ class Uplink:
                 password=mqtt.password,
                 protocol=protocol,
                 keepalive=mqtt.keepalive_s,
+                tls_params=tls_params(mqtt.tls),
                 will=aiomqtt.Will(
                     self._config.topic("status"), self._status("offline"), qos=1, retain=True
                 ),
@@ -213,30 +227,28 @@ class Uplink:
 
     async def _receive_acks(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            try:
-                ack = json.loads(bytes(message.payload))  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                log.warning("ignored an ack that is not JSON on %s", message.topic)
-                continue
-            problems = contract_errors("ack", ack)
-            if problems:
-                log.warning("ignored a malformed ack: %s", "; ".join(problems))
-                continue
-            seq = Sequence(
-                ack["seq"]["boot_epoch"], ack["seq"]["counter"], ack["seq"].get("boot_id", "")
+            decoded = decode_ack(
+                message.payload,
+                self._config.mqtt.max_downlink_bytes,
+                topic=message.topic.value,
+                bridge_keys=self._bridge_keys,
             )
-            status, reason = ack["status"], ack.get("reason", "")
+            if isinstance(decoded, AckRefused):
+                self.refused_downlinks.refused(decoded.kind, f"on {message.topic}: {decoded}")
+                continue
+            seq = Sequence(decoded.boot_epoch, decoded.counter, decoded.boot_id)
+            status, reason = decoded.status, decoded.reason
             known = await asyncio.to_thread(
                 self._store.outbox.mark_acked, seq, status, reason, self._clock.now()
             )
             if not known:
                 continue
             if status == "rejected":
-                log.error("cloud rejected %s: %s", ack["alert_id"], reason)
+                log.error("cloud rejected %s: %s", decoded.alert_id, reason)
             else:
                 log.info(
                     "cloud acknowledged %s (%s, ticket %s)",
-                    ack["alert_id"],
+                    decoded.alert_id,
                     status,
-                    ack.get("ticket_id"),
+                    decoded.ticket_id,
                 )

@@ -132,16 +132,11 @@ async def test_alerts_are_acknowledged_and_bad_ones_refused_while_the_bridge_car
                 "ticket_id": 1,
             }
 
-            # A forged one: rejected, with the reason, to the gateway it claims to be from.
+            # A forged one: refused and logged, never answered (nobody proved who sent it).
             header, payload, signature = gateway.sign().decode().split(".")
             forged = f"{header}.{payload}.{signature[:-6]}AAAAAA".encode()
             await side.send(gateway.topic, forged)
-            ack = await side.next_ack(2)
-            assert (ack["status"], ack["reason"], ack["ticket_id"]) == (
-                "rejected",
-                "bad signature",
-                None,
-            )
+            await eventually(lambda: len(refusals(caplog)) == 1)
             assert refusals(caplog)[-1] == "refused message on bldg/v1/gw-1/alert: bad signature"
 
             # An unregistered gateway: logged, nobody to answer.
@@ -153,7 +148,7 @@ async def test_alerts_are_acknowledged_and_bad_ones_refused_while_the_bridge_car
 
             # The first message again (a QoS 1 re-delivery or a gateway re-send): duplicate.
             await side.send(gateway.topic, good)
-            ack = await side.next_ack(3)
+            ack = await side.next_ack(2)
             assert (ack["status"], ack["ticket_id"], ack["seq"]["counter"]) == ("duplicate", 1, 1)
 
             # Not a JWS at all: logged, no ack possible (no sequence to name).
@@ -163,14 +158,14 @@ async def test_alerts_are_acknowledged_and_bad_ones_refused_while_the_bridge_car
 
             # Stale: refused and acknowledged as rejected.
             await side.send(gateway.topic, gateway.sign(iat=NOW - 40 * 86400))
-            ack = await side.next_ack(4)
+            ack = await side.next_ack(3)
             assert (ack["status"], ack["reason"]) == ("rejected", "stale: iat is 40 days old")
 
             # And the bridge still takes good alerts.
             await side.send(gateway.topic, gateway.sign(alert_body(unit_id="0101")))
-            ack = await side.next_ack(5)
+            ack = await side.next_ack(4)
             assert (ack["status"], ack["ticket_id"]) == ("accepted", 2)
-            assert len(side.acks) == 5
+            assert len(side.acks) == 4
         assert [(t.unit_id, t.state) for t in db.list_tickets()] == [
             ("0302", "dispatched"),
             ("0101", "dispatched"),

@@ -87,8 +87,8 @@ def test_wrong_key_id(bridge_config: BridgeConfig, tmp_path: Path) -> None:
     impostor = make_gateway(tmp_path / "elsewhere", "gw-1")
     result = rejected(verify(bridge_config, impostor.sign()))
     assert result.reason == f"unknown key id '{impostor.kid}' for gateway 'gw-1'"
-    assert result.gateway_id == "gw-1"
-    assert result.seq == {"boot_epoch": 1, "counter": 1}  # read unverified, for the ack
+    # Unverified: nothing is echoed, so no ack can answer for the gateway.
+    assert (result.gateway_id, result.alert_id, result.seq) == (None, None, None)
 
 
 def b64(data: bytes) -> str:
@@ -112,7 +112,7 @@ def test_bad_signature(bridge_config: BridgeConfig, gateway: FakeGateway) -> Non
     forged = f"{header}.{b64(json.dumps(forged_claims).encode())}.{signature}".encode()
     result = rejected(verify(bridge_config, forged))
     assert result.reason == "bad signature"
-    assert result.alert_id == "gw-1.0302.overcrowding.20260302"
+    assert (result.gateway_id, result.alert_id, result.seq) == (None, None, None)
 
 
 def test_other_keys_signature_under_the_right_kid(
@@ -139,8 +139,13 @@ def test_other_keys_signature_under_the_right_kid(
 )
 def test_not_a_jws(bridge_config: BridgeConfig, payload: bytes) -> None:
     result = rejected(verify(bridge_config, payload))
-    assert result.reason == "not a JWS compact serialization"
-    assert (result.gateway_id, result.alert_id, result.seq) == ("gw-1", None, None)
+    assert result.reason in (
+        "not a JWS compact serialization",
+        "protected header is not base64url",
+        "protected header is not a JSON object",
+        "protected header: utf8: not UTF-8 at byte 0",
+    ) or result.reason.startswith("protected header: syntax")
+    assert (result.gateway_id, result.alert_id, result.seq) == (None, None, None)
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'"text"'])

@@ -7,7 +7,10 @@ import asyncio
 import json
 import logging
 import signal
+import sqlite3
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +26,7 @@ from simclock import SimClock
 from tests.conftest import RunningBroker
 
 BIN = Path(sys.executable).parent
-TOO_BIG_FOR_SQLITE = 2**70  # the ack schema sets no maximum; SQLite stores 64 bits
+LOCKED_FOR_S = 7.0  # longer than SQLite's 5 s busy timeout: the uplink's write fails
 
 
 def gateway_toml(directory: Path, port: int) -> Path:
@@ -62,8 +65,7 @@ def outbox_message(counter: int) -> OutboxMessage:
     )
 
 
-async def cloud_answering_first_with_a_malformed_ack(port: int, received: list[str]) -> None:
-    """Acknowledges every alert; the very first answer names a sequence SQLite cannot hold."""
+async def cloud_answering_every_alert(port: int, received: list[str]) -> None:
     async with aiomqtt.Client("127.0.0.1", port, protocol=aiomqtt.ProtocolVersion.V5) as client:
         await client.subscribe("bldg/v1/+/alert", qos=1)
         async for message in client.messages:
@@ -72,14 +74,24 @@ async def cloud_answering_first_with_a_malformed_ack(port: int, received: list[s
             received.append(token)
             ack = {
                 "alert_id": f"a-{counter}",
-                "seq": {
-                    "boot_epoch": 1,
-                    "counter": TOO_BIG_FOR_SQLITE if len(received) == 1 else counter,
-                },
+                "seq": {"boot_epoch": 1, "counter": counter},
                 "status": "accepted",
                 "ticket_id": 5,
             }
             await client.publish("bldg/v1/gw-1/ack", json.dumps(ack), qos=1)
+
+
+def hold_the_store_locked(path: Path, seconds: float, taken: threading.Event) -> None:
+    """Another process's writer (a backup tool, an operator's sqlite3 shell) holding the store:
+    the gateway's writes wait SQLite's busy timeout, then fail with "database is locked"."""
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        taken.set()
+        time.sleep(seconds)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
 
 
 async def retained_status(port: int) -> str:
@@ -116,20 +128,24 @@ async def test_the_daemon_survives_a_fault_in_its_uplink_and_keeps_delivering(
                 await asyncio.sleep(0.05)
 
     stop = asyncio.Event()
-    cloud = asyncio.create_task(
-        cloud_answering_first_with_a_malformed_ack(mosquitto.port, received)
-    )
+    cloud = asyncio.create_task(cloud_answering_every_alert(mosquitto.port, received))
     await asyncio.sleep(0.3)  # the cloud subscribes first
     running = asyncio.create_task(daemon.run(stop), name="daemon")
     try:
         store.outbox.enqueue(outbox_message(1), datetime.now(UTC))
+        taken = threading.Event()
+        locker = asyncio.create_task(
+            asyncio.to_thread(hold_the_store_locked, store.path, LOCKED_FOR_S, taken)
+        )
+        await asyncio.to_thread(taken.wait, 5)
         daemon.uplink.wake()
-        await until_acked(1)  # after the malformed ack crashed the uplink, and a re-send
+        await until_acked(1)  # after the locked store crashed the uplink, and a re-send
+        await locker
         store.outbox.enqueue(outbox_message(2), datetime.now(UTC))
         daemon.uplink.wake()
         await until_acked(2)
         await until_status(mosquitto.port, "online")
-        assert received[:2] == ["tok-1", "tok-1"]
+        assert received.count("tok-2") >= 1
         assert not running.done()
     finally:
         stop.set()
@@ -137,10 +153,11 @@ async def test_the_daemon_survives_a_fault_in_its_uplink_and_keeps_delivering(
             await running
         cloud.cancel()
         await asyncio.gather(cloud, return_exceptions=True)
-    down = [r.getMessage() for r in caplog.records if r.getMessage().startswith("task uplink")]
-    # Should the ack parsing one day refuse such a sequence, pick another fault for this test.
-    assert len(down) == 1, down
-    assert "OverflowError: Python int too large to convert to SQLite INTEGER" in down[0]
+    down = [r.getMessage() for r in caplog.records if " down: " in r.getMessage()]
+    # Whichever supervised task wrote first while the store was locked went down once, with
+    # SQLite's own words, and came back: the daemon itself never stopped.
+    assert 1 <= len(down) <= 3, down
+    assert all("database is locked" in line for line in down), down
 
 
 @pytest.mark.timeout(60)

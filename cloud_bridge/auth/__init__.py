@@ -1,0 +1,1 @@
+"""Identities: the MQTT certificate authority, and (soon) accounts, roles, sessions and tokens."""
