@@ -53,6 +53,12 @@ class StoreSection(_Frozen):
     max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024 * 1024)
     reserve_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
     budget_check_s: float = Field(default=300.0, gt=0, description="wall seconds between checks")
+    reading_interval_s: float = Field(
+        default=900.0,
+        ge=0,
+        le=3600,
+        description="keep each meter's first total per slot this long (0: every poll)",
+    )
 
 
 class GatewaySection(_Frozen):

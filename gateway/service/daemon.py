@@ -94,7 +94,9 @@ class GatewayDaemon:
         build_pollers(config, clock, check_only=True)
         self.pollers: list[ModbusBusPoller] = []
         self.recorder = recorder
-        self.store = GatewayStore(config.gateway.store_path)
+        self.store = GatewayStore(
+            config.gateway.store_path, reading_interval_s=config.store.reading_interval_s
+        )
         self.signer = EnvelopeSigner(config.gateway.id, load_signing_key(config.gateway.key_file))
         self.uplink = Uplink(config, self.store, self.signer, clock, package_version())
         self.budget = DiskBudget(self.store, config.store.max_bytes, config.store.reserve_bytes)

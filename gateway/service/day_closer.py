@@ -39,6 +39,7 @@ from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT
 from gateway.store.gateway_store import GatewayStore
 from gateway.store.outbox import OutboxMessage
+from gateway.store.readings import Windows
 from gateway.wire.contract import require_valid
 from gateway.wire.signer import EnvelopeSigner
 
@@ -84,12 +85,15 @@ class DayCloser:
     def close_day(self, day: date, now: datetime) -> DayReport:
         report = DayReport(day=day, units_watched=len(self._config.units))
         start, end = local_day_bounds(day, self._tz)
-        inputs = [self._inputs(unit, day, start, end) for unit in self._config.units]
+        until = end + timedelta(seconds=self._config.polling.day_close_delay_s)
+        windows = self._store.readings.day_window(start, end, min(until, now), self._tz)
+        inputs = [self._inputs(unit, day, windows) for unit in self._config.units]
         floor_stops = self.floor_stops(day, start, end)
         results = close_building_day(inputs, day, self._tz, self._settings, now, floor_stops)
         report.results = results
         with self._store.transaction():
             self._keep(report, results, now)
+            self._store.readings.keep_carry(end, windows)
             self._store.set_last_closed_day(day)
         return report
 
@@ -114,7 +118,7 @@ class DayCloser:
             report.raised.extend(self._send(unit, body, result, now) for body in result.alerts)
         self._store.usage.save(usage_rows)
 
-    def _inputs(self, unit: UnitSpec, day: date, start: datetime, end: datetime) -> UnitDayInputs:
+    def _inputs(self, unit: UnitSpec, day: date, windows: Windows) -> UnitDayInputs:
         states = {}
         for kind in CASE_KINDS:
             stored = self._store.cases.get(unit.unit_id, kind)
@@ -126,7 +130,7 @@ class DayCloser:
             baseline=UnitBaseline()
             if stored_baseline is None
             else UnitBaseline.from_dict(stored_baseline),
-            readings=self._store.readings.between(unit.unit_id, start, end, self._tz),
+            readings=windows.get(unit.unit_id, {}),
             limits=self._config.counter_limits(unit),
             states=states,
             lock_days=self.lock_window(unit.unit_id, day),

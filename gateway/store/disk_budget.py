@@ -2,7 +2,8 @@
 
 ``[store] max_bytes`` caps the live bytes of the SQLite file. When a check finds the store over
 it, telemetry is evicted oldest first, a slice of rows at a time, until it fits: acknowledged
-outbox rows (history), then the oldest of the raw meter readings, lift counters and lock events.
+outbox rows (history), then the oldest of the meter readings (a slot at a time), lift counters
+and lock events.
 After each slice the write-ahead log is emptied and free pages are given back. Daily results, case
 states, unacknowledged messages and the alerts in the outbox are never evicted.
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 SLICE_ROWS = 2000
 MAX_SLICES = 100_000  # a bound on one check, far beyond any store's history
-TELEMETRY = (("readings", "ts"), ("elevator_stops", "ts"), ("lock_events", "ts"))
+ROWID_TELEMETRY = (("elevator_stops", "ts"), ("lock_events", "ts"))  # readings: by slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,25 +70,30 @@ class DiskBudget:
         return BudgetCheck(used, evicted)
 
     def _evict_slice(self) -> int:
-        """Delete up to ``SLICE_ROWS`` of the oldest telemetry (history first), then empty the
-        write-ahead log: small slices keep the log small enough to fit on a nearly full disk."""
+        """Delete a slice of the oldest telemetry (history first), then empty the write-ahead
+        log: small slices keep the log small enough to fit on a nearly full disk."""
         removed = self._store.outbox.evict_acknowledged(SLICE_ROWS // 4)
         if not removed:
-            with self._store.transaction() as conn:
-                oldest = {
-                    table: conn.execute(f"SELECT MIN({column}) FROM {table}").fetchone()[0]
-                    for table, column in TELEMETRY
-                }
-                known = {table: ts for table, ts in oldest.items() if ts is not None}
-                if not known:
-                    return 0
-                table = min(known, key=lambda name: known[name])
-                column = dict(TELEMETRY)[table]
-                removed = conn.execute(
-                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table}"
-                    f" ORDER BY {column} LIMIT ?)",
-                    (SLICE_ROWS,),
-                ).rowcount
+            candidates = {"readings": self._store.readings.oldest_time()}
+            with self._store.db.reading() as conn:
+                for table, column in ROWID_TELEMETRY:
+                    candidates[table] = conn.execute(
+                        f"SELECT MIN({column}) FROM {table}"
+                    ).fetchone()[0]
+            known = {table: ts for table, ts in candidates.items() if ts is not None}
+            if not known:
+                return 0
+            table = min(known, key=lambda name: known[name])
+            if table == "readings":
+                removed = self._store.readings.evict_oldest_slot()
+            else:
+                column = dict(ROWID_TELEMETRY)[table]
+                with self._store.transaction() as conn:
+                    removed = conn.execute(
+                        f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table}"
+                        f" ORDER BY {column} LIMIT ?)",
+                        (SLICE_ROWS,),
+                    ).rowcount
         self._store.db.give_back_free_pages()
         return removed
 

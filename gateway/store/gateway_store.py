@@ -27,17 +27,17 @@ from gateway.store.database import StoreDatabase
 from gateway.store.lift_counters import LiftCounterTable
 from gateway.store.lock_events import LockEventTable
 from gateway.store.outbox import OutboxTable
-from gateway.store.readings import ReadingsTable
+from gateway.store.readings import DEFAULT_INTERVAL_S, ReadingsTable
 from gateway.store.sequence import SequenceTable
 
 LAST_CLOSED_DAY = "last_closed_day"
 
 
 class GatewayStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, reading_interval_s: float = DEFAULT_INTERVAL_S) -> None:
         self.db = StoreDatabase(path)
         self.db.create_meta_table()
-        self.readings = ReadingsTable(self.db)
+        self.readings = ReadingsTable(self.db, reading_interval_s)
         self.lock_events = LockEventTable(self.db)
         self.lifts = LiftCounterTable(self.db)
         self.usage = DailyUsageTable(self.db)

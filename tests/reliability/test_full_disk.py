@@ -52,7 +52,7 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
 def test_a_full_disk_keeps_what_was_committed_and_still_takes_the_alert(
     small_filesystem: Path,
 ) -> None:
-    store = GatewayStore(small_filesystem / "gateway.sqlite")
+    store = GatewayStore(small_filesystem / "gateway.sqlite", reading_interval_s=0)
     boot = store.sequence.start_boot()
     budget = DiskBudget(store, max_bytes=FS_BYTES, reserve_bytes=RESERVE)
     assert budget.ensure_reserve()
