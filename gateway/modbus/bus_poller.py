@@ -148,6 +148,7 @@ class ModbusBusPoller:
         self._clock = clock
         self._failing: set[int] = set()
         self._answered: list[int] = []  # this round's, for :meth:`outcome`
+        self._non_finite: set[int] = set()  # meters reading NaN or infinity, logged once
 
     @property
     def has_rounds(self) -> bool:
@@ -208,14 +209,19 @@ class ModbusBusPoller:
                 self._failing.discard(device_id)
             self._answered.append(device_id)
             if not math.isfinite(value):
-                log.warning(
-                    "%s device %d: %s is %r, not stored",
-                    self.bus.name,
-                    device_id,
-                    binding.meter.kind,
-                    value,
-                )
+                if device_id not in self._non_finite:  # once, until it reads a number again
+                    log.warning(
+                        "%s device %d: %s is %r, not stored (until it reads a number again)",
+                        self.bus.name,
+                        device_id,
+                        binding.meter.kind,
+                        value,
+                    )
+                    self._non_finite.add(device_id)
                 continue
+            if device_id in self._non_finite:
+                log.info("%s device %d reads a number again", self.bus.name, device_id)
+                self._non_finite.discard(device_id)
             samples.append(
                 MeterSample(binding.unit_id, binding.meter.kind, self._clock.now(), value)
             )
