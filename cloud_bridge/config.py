@@ -9,7 +9,6 @@ bridge that starts has everything it needs to verify alerts.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Literal
@@ -23,7 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from cloud_bridge.errors import ConfigError
 from cloud_bridge.ingest.ack_signing import AckSigner, load_ack_signer
 from cloud_bridge.ingest.verification import GatewayRegistry, KnownGateway, VerificationLimits
-from qunzu_common.config_errors import format_validation_error
+from qunzu_common.config_errors import format_validation_error, read_toml
 from qunzu_common.mqtt_tls import TlsFiles, tls_file_problems
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -173,16 +172,7 @@ def load_bridge_config(path: Path) -> BridgeConfig:
     """Read, validate and resolve ``path`` and load the gateways' public keys; raise
     :class:`ConfigError` with a readable message naming the field at fault."""
     source = path.name
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ConfigError(f"{path}: file not found") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot be read: {err}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{source}: not valid TOML: {err}") from err
-    except RecursionError as err:  # tomllib recurses into nested arrays and inline tables
-        raise ConfigError(f"{source}: not valid TOML: nested too deep") from err
+    raw = read_toml(path, ConfigError)
     try:
         config = BridgeConfig.model_validate(raw)
     except ValidationError as err:

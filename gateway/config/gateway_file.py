@@ -10,7 +10,6 @@ This module holds the whole file's model and its loader; the detector's sections
 
 from __future__ import annotations
 
-import tomllib
 from datetime import timezone
 from pathlib import Path
 from typing import Literal
@@ -41,7 +40,7 @@ from gateway.core.counters import CounterLimits
 from gateway.core.occupancy import OccupancyRules
 from gateway.errors import ConfigError
 from gateway.wire.keys import load_bridge_keys
-from qunzu_common.config_errors import format_validation_error
+from qunzu_common.config_errors import format_validation_error, read_toml
 from qunzu_common.mqtt_tls import TlsFiles, tls_file_problems
 from qunzu_common.utc_offset import parse_utc_offset
 
@@ -284,16 +283,7 @@ class GatewayConfig(_Frozen):
 def load_gateway_config(path: Path) -> GatewayConfig:
     """Read, validate and resolve ``path``; raise :class:`ConfigError` with a readable message."""
     source = path.name
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ConfigError(f"{path}: file not found") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot be read: {err}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{source}: not valid TOML: {err}") from err
-    except RecursionError as err:  # tomllib recurses into nested arrays and inline tables
-        raise ConfigError(f"{source}: not valid TOML: nested too deep") from err
+    raw = read_toml(path, ConfigError)
     try:
         config = GatewayConfig.model_validate(raw)
     except ValidationError as err:
