@@ -204,23 +204,29 @@ def prefill_store(
     """Write the readings the gateway would have stored from ``day_start`` up to ``until``
     (every ``step_s``), as totals that end at the simulators' start-up totals, so the day close
     works on a whole day. Uses the gateway's own schema (``gateway.store.GatewayStore``)."""
+    from gateway.observations import MeterSample
     from gateway.store.gateway_store import GatewayStore
 
-    GatewayStore(store_path).close()  # creates the tables exactly as the gateway does
     times = []
     t = day_start
     while t < until:
         times.append(t)
         t += timedelta(seconds=step_s)
     end = until.timestamp()
-    rows = []
-    for flat in building.flats:
-        for kind, _ in flat.meters:
-            rate = PREFILL_PER_MINUTE[kind] / 60
-            rows.extend(
-                (flat.unit_id, kind, ts.timestamp(), INITIAL_TOTAL - rate * (end - ts.timestamp()))
-                for ts in times
+    store = GatewayStore(store_path)  # the gateway's own tables, slots and all
+    kept = 0
+    for flat in building.flats:  # through the store's own API, a flat at a time
+        kept += store.readings.add(
+            MeterSample(
+                flat.unit_id,
+                kind,
+                ts,
+                INITIAL_TOTAL - PREFILL_PER_MINUTE[kind] / 60 * (end - ts.timestamp()),
             )
+            for kind, _ in flat.meters
+            for ts in times
+        )
+    store.close()
     lift_rows = [
         (elevator_id, floor, ts.timestamp(), 1000.0 + (ts.timestamp() - times[0].timestamp()) / 600)
         for converter in building.converters
@@ -231,7 +237,6 @@ def prefill_store(
     conn = sqlite3.connect(store_path, isolation_level=None)
     try:
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO readings(unit_id, kind, ts, total) VALUES(?, ?, ?, ?)", rows)
         conn.executemany(
             "INSERT INTO elevator_stops(elevator_id, floor, ts, stops_total) VALUES(?, ?, ?, ?)",
             lift_rows,
@@ -240,4 +245,4 @@ def prefill_store(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
-    return len(rows)
+    return kept

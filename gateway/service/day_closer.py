@@ -38,6 +38,7 @@ from gateway.core.floor_stops import floor_stops_day
 from gateway.core.lock_activity import LockDay, summarise_lock_day
 from gateway.core.other_cases import LEAK, METER_FAULT
 from gateway.store.gateway_store import GatewayStore
+from gateway.store.lift_counters import FloorCounters, by_floor
 from gateway.store.outbox import OutboxMessage
 from gateway.store.readings import Windows
 from gateway.wire.contract import require_valid
@@ -88,12 +89,14 @@ class DayCloser:
         until = end + timedelta(seconds=self._config.polling.day_close_delay_s)
         windows = self._store.readings.day_window(start, end, min(until, now), self._tz)
         inputs = [self._inputs(unit, day, windows) for unit in self._config.units]
-        floor_stops = self.floor_stops(day, start, end)
+        lift_windows = self._store.lifts.day_window(start, end, min(until, now), self._tz)
+        floor_stops = self._stops_by_floor(day, by_floor(lift_windows))
         results = close_building_day(inputs, day, self._tz, self._settings, now, floor_stops)
         report.results = results
         with self._store.transaction():
             self._keep(report, results, now)
             self._store.readings.keep_carry(end, windows)
+            self._store.lifts.keep_carry(end, lift_windows)
             self._store.set_last_closed_day(day)
         return report
 
@@ -137,8 +140,11 @@ class DayCloser:
         )
 
     def floor_stops(self, day: date, start: datetime, end: datetime) -> dict[int, float | None]:
-        """The day's stops at each floor over all lifts, from the counters around the day."""
-        counters = self._store.lifts.between(start, end, self._tz)
+        """The day's stops at each floor over all lifts, from the stored counters around the
+        day (for tools and tests; the close reads them in its one pass)."""
+        return self._stops_by_floor(day, self._store.lifts.between(start, end, self._tz))
+
+    def _stops_by_floor(self, day: date, counters: FloorCounters) -> dict[int, float | None]:
         return {
             floor: floor_stops_day(by_elevator, floor, day, self._tz)
             for floor, by_elevator in counters.items()

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 SLICE_ROWS = 2000
 MAX_SLICES = 100_000  # a bound on one check, far beyond any store's history
-ROWID_TELEMETRY = (("elevator_stops", "ts"), ("lock_events", "ts"))  # readings: by slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +73,23 @@ class DiskBudget:
         log: small slices keep the log small enough to fit on a nearly full disk."""
         removed = self._store.outbox.evict_acknowledged(SLICE_ROWS // 4)
         if not removed:
-            candidates = {"readings": self._store.readings.oldest_time()}
+            series = {"readings": self._store.readings.series, "lifts": self._store.lifts.series}
+            candidates = {name: table.oldest_time() for name, table in series.items()}
             with self._store.db.reading() as conn:
-                for table, column in ROWID_TELEMETRY:
-                    candidates[table] = conn.execute(
-                        f"SELECT MIN({column}) FROM {table}"
-                    ).fetchone()[0]
-            known = {table: ts for table, ts in candidates.items() if ts is not None}
+                candidates["lock_events"] = conn.execute(
+                    "SELECT MIN(ts) FROM lock_events"
+                ).fetchone()[0]
+            known = {name: ts for name, ts in candidates.items() if ts is not None}
             if not known:
                 return 0
-            table = min(known, key=lambda name: known[name])
-            if table == "readings":
-                removed = self._store.readings.evict_oldest_slot()
+            oldest = min(known, key=lambda name: known[name])
+            if oldest in series:
+                removed = series[oldest].evict_oldest_slot()
             else:
-                column = dict(ROWID_TELEMETRY)[table]
                 with self._store.transaction() as conn:
                     removed = conn.execute(
-                        f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table}"
-                        f" ORDER BY {column} LIMIT ?)",
+                        "DELETE FROM lock_events WHERE rowid IN (SELECT rowid FROM lock_events"
+                        " ORDER BY ts LIMIT ?)",
                         (SLICE_ROWS,),
                     ).rowcount
         self._store.db.give_back_free_pages()
