@@ -60,7 +60,12 @@ def _row(result: UnitDayResult, decision: DecisionParams) -> str:
     return (
         f"cap {a.legal_cap:2d}  {signals}  known {estimate.at_least:2.0f}  est"
         f" {estimate.point:4.1f} ±{estimate.high - estimate.point:3.1f}  conf {confidence:4.2f}"
-        f"  {state.phase.value}/{state.streak}  res {residents}"
+        f"  {state.phase.value}/{state.streak} ev {state.evidence:3.1f}  res {residents}"
+        + "".join(
+            f"  {key.split('_')[-1]} {a.context[key]:.1f}"
+            for key in ("water_vs_cohort", "leak_litres_taken_off")
+            if key in a.context
+        )
     )
 
 

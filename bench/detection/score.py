@@ -10,6 +10,17 @@ The rules are those of the trace format (docs/trace-format.md, "Ground truth"):
   not count again;
 - precision counts cases: true cases over all cases opened.
 
+False alarms are also counted in *episodes*: every ``overcrowding`` alert (any revision) of a
+unit raised when no group rental holds there is a false alert, and a unit's false alert starts a
+new episode when it is its first or comes more than ``EPISODE_GAP_DAYS`` (7) days after the
+unit's previous false alert. A false case re-sent as a revision every week therefore counts
+once, one re-sent every 8 to 10 days counts each time: what an inspector is sent out for.
+
+A group rental *present at installation* (its interval starts at or before the trace's first
+moment) has its delay measured from the installation, and is reported apart
+(``at_install_delays_days``). ``delay_histogram`` counts detections by the day they fall in:
+1 for a delay up to one day (found after the first night), 2 up to two days, and so on.
+
 False alarms are also attributed to the confounders (the other truth labels) that held on that
 unit at that moment, or ``none`` when nothing did, so one can see what fools a detector.
 
@@ -21,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,6 +42,7 @@ from pathlib import Path
 GROUP_RENTAL = "group_rental"
 OVERCROWDING = "overcrowding"
 LEAK = "leak"
+EPISODE_GAP_DAYS = 7.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,9 @@ class Score:
     delays_days: list[float] = field(default_factory=list)
     false_alarms: int = 0
     false_alarms_by_label: Counter[str] = field(default_factory=Counter)
+    false_alarm_episodes: int = 0
+    at_install: int = 0  # rentals present at installation
+    at_install_delays_days: list[float] = field(default_factory=list)
 
     def add(self, other: Score) -> Score:
         return Score(
@@ -74,6 +90,9 @@ class Score:
             delays_days=self.delays_days + other.delays_days,
             false_alarms=self.false_alarms + other.false_alarms,
             false_alarms_by_label=self.false_alarms_by_label + other.false_alarms_by_label,
+            false_alarm_episodes=self.false_alarm_episodes + other.false_alarm_episodes,
+            at_install=self.at_install + other.at_install,
+            at_install_delays_days=self.at_install_delays_days + other.at_install_delays_days,
         )
 
     @property
@@ -104,6 +123,21 @@ class Score:
     @property
     def false_alarms_per_1000_unit_months(self) -> float:
         return 1000 * self.false_alarms / self.unit_months if self.unit_months else 0.0
+
+    @property
+    def episodes_per_1000_unit_months(self) -> float:
+        return 1000 * self.false_alarm_episodes / self.unit_months if self.unit_months else 0.0
+
+    @property
+    def at_install_median_delay(self) -> float | None:
+        delays = self.at_install_delays_days
+        return statistics.median(delays) if delays else None
+
+    @property
+    def delay_histogram(self) -> dict[int, int]:
+        """Detections by day: ``{1: found within the first day, 2: within the second, ...}``."""
+        counts = Counter(max(1, math.ceil(delay - 1e-9)) for delay in self.delays_days)
+        return dict(sorted(counts.items()))
 
 
 def read_truth(path: Path) -> list[Interval]:
@@ -148,8 +182,10 @@ def score(
     units: int,
     trace_days: float,
     label: str = GROUP_RENTAL,
+    trace_start: datetime | None = None,
 ) -> Score:
-    """Cases of ``alerts`` against the ``label`` intervals of ``truth`` (see above)."""
+    """Cases of ``alerts`` against the ``label`` intervals of ``truth`` (see above);
+    ``trace_start`` (the installation) tells which rentals were there from the start."""
     result = Score(units=units, days=trace_days)
     rentals = [i for i in truth if i.label == label]
     result.rentals = len(rentals)
@@ -168,7 +204,11 @@ def score(
         ]
         for confounder in labels or ["none"]:
             result.false_alarms_by_label[confounder] += 1
+    result.false_alarm_episodes = _episodes(alerts, rentals)
     for rental in rentals:
+        at_install = trace_start is not None and rental.start <= trace_start
+        start = trace_start if trace_start is not None and at_install else rental.start
+        result.at_install += at_install
         hits = [
             a.raised_at
             for a in alerts
@@ -176,5 +216,23 @@ def score(
         ]
         if hits:
             result.detected += 1
-            result.delays_days.append((min(hits) - rental.start) / timedelta(days=1))
+            delay = (min(hits) - start) / timedelta(days=1)
+            result.delays_days.append(delay)
+            if at_install:
+                result.at_install_delays_days.append(delay)
     return result
+
+
+def _episodes(alerts: list[RaisedAlert], rentals: list[Interval]) -> int:
+    """False-alarm episodes (see the module's docstring): false alerts of any revision, a new
+    episode per unit when more than ``EPISODE_GAP_DAYS`` after its previous false alert."""
+    last_false: dict[str, datetime] = {}
+    episodes = 0
+    for alert in sorted(alerts, key=lambda a: a.raised_at):
+        if any(r.unit_id == alert.unit_id and r.holds_at(alert.raised_at) for r in rentals):
+            continue
+        previous = last_false.get(alert.unit_id)
+        if previous is None or (alert.raised_at - previous) / timedelta(days=1) > EPISODE_GAP_DAYS:
+            episodes += 1
+        last_false[alert.unit_id] = alert.raised_at
+    return episodes

@@ -32,14 +32,27 @@ def _clip(window: Window, limit: Window) -> Window | None:
 
 
 def leak_flow(conditions: Sequence[Condition], day: int) -> list[float]:
-    """m3 per slot leaking on ``day``: a constant flow from the moment the leak starts."""
+    """m3 per slot leaking on ``day``: a constant flow from the moment the leak starts, except
+    in the hours a leak with ``sealed_hours`` is sealed that day (drawn from the leak's start
+    and the day, so any day can be told alone)."""
     flow = [0.0] * SLOTS_PER_DAY
     for condition in conditions:
         if isinstance(condition, Leak):
             window = day_window(condition.from_minute, condition.to_minute, day)
             if window is not None:
                 _add_evenly(flow, window, condition.litres_per_hour / 1000.0 / 3600.0)
+                for hour in _sealed_hours(condition, day):
+                    for slot in range(hour * 4, hour * 4 + 4):
+                        flow[slot] = 0.0
     return flow
+
+
+def _sealed_hours(leak: Leak, day: int) -> list[int]:
+    if leak.sealed_hours <= 0:
+        return []
+    rng = random.Random(f"leak-sealed:{leak.from_minute}:{leak.litres_per_hour}:{day}")
+    start = rng.randrange(24)
+    return [(start + i) % 24 for i in range(rng.randint(0, leak.sealed_hours))]
 
 
 def charging_load(

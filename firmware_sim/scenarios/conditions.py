@@ -89,10 +89,14 @@ class Leak:
     label: ClassVar[str] = "leak"
     from_minute: int
     to_minute: int | None  # repaired
-    litres_per_hour: float  # constant, day and night
+    litres_per_hour: float  # constant, day and night (but see sealed_hours)
+    # A running toilet whose flapper seals now and then: on each day up to this many hours
+    # (drawn per day, see ``condition_loads.leak_flow``) without any flow. 0: a steady leak.
+    sealed_hours: int = 0
 
     def detail(self) -> str:
-        return f"litres_per_hour={self.litres_per_hour:.1f}"
+        sealed = f";sealed_hours={self.sealed_hours}" if self.sealed_hours else ""
+        return f"litres_per_hour={self.litres_per_hour:.1f}{sealed}"
 
 
 @dataclass(frozen=True, slots=True)

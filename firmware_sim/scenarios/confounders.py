@@ -93,6 +93,21 @@ def large_family(timeline: UnitTimeline, rng: random.Random, days: int) -> UnitT
     )
 
 
+def multi_generation(timeline: UnitTimeline, rng: random.Random, days: int) -> UnitTimeline:
+    """Grandparents, parents and children, six people at the cap of a small three-room flat:
+    two or three of them home all day, so water and electricity run high. Legal, registered
+    (labelled ``large_family``)."""
+    unit = timeline.unit
+    household = draw_family(rng, "h0", unit.legal_cap, 6)
+    first, *rest = timeline.residencies
+    return replace(
+        timeline,
+        residencies=(replace(first, household=household), *rest),
+        conditions=(*timeline.conditions, LargeFamily(0, None, 6)),
+        registered_occupants=6,
+    )
+
+
 def vacancy(timeline: UnitTimeline, rng: random.Random, days: int) -> UnitTimeline:
     """The flat stands empty for two to six weeks: empty at the start, or between tenants."""
     unit = timeline.unit
@@ -139,6 +154,19 @@ def leak(timeline: UnitTimeline, rng: random.Random, days: int) -> UnitTimeline:
     if end is not None and end >= days * DAY:
         end = None
     return _with(timeline, Leak(start, end, round(rng.uniform(5.0, 30.0), 1)))
+
+
+def occupied_leak(timeline: UnitTimeline, rng: random.Random, days: int) -> UnitTimeline:
+    """A running toilet in a flat somebody lives in, 8 to 25 litres an hour, whose flapper
+    seals for up to two hours now and then: on those days the quietest hour reads (almost)
+    nothing, on the others the flow never rests. Labelled ``leak``; some are repaired."""
+    if not any(r.from_minute == 0 for r in timeline.residencies):
+        return timeline
+    start = rng.randint(2 * DAY, max(2 * DAY, int(days * 0.5) * DAY))
+    end: int | None = start + rng.randint(14, 30) * DAY if rng.random() < 0.3 else None
+    if end is not None and end >= days * DAY:
+        end = None
+    return _with(timeline, Leak(start, end, round(rng.uniform(8.0, 25.0), 1), sealed_hours=2))
 
 
 # trade: (kWh a day, m3 of water a day, visitors a day, opening minute, closing minute)
@@ -240,10 +268,16 @@ CONFOUNDERS: dict[str, Confounder] = {
     c.name: c
     for c in (
         Confounder("large_family", large_family, lambda unit: unit.legal_cap >= 5),
+        Confounder(
+            "multi_generation",
+            multi_generation,
+            lambda unit: unit.rooms == 3 and unit.legal_cap == 6 and unit.area_m2 <= 100,
+        ),
         Confounder("vacancy", vacancy, _any),
         Confounder("holiday", holiday, _any),
         Confounder("guests", guests, _any),
         Confounder("leak", leak, _any),
+        Confounder("occupied_leak", occupied_leak, _any),
         Confounder("home_business", home_business, _any),
         Confounder("ev_charging", ev_charging, _any),
         Confounder("meter_replaced", meter_replaced, _any),

@@ -101,6 +101,10 @@ class Family:
     rollovers: int = 1
     lock_share: float = 0.85
     start: datetime = DEFAULT_START
+    # How group rentals arrive (``group_rentals.ARRIVALS``), weighted; the default draws
+    # nothing, so the older families are unchanged.
+    arrivals: tuple[tuple[str, int], ...] = (("at_once", 1),)
+    min_over_cap: int = 3  # a group rental holds at least the legal cap plus this many
 
 
 FAMILIES: dict[str, Family] = {
@@ -136,6 +140,24 @@ FAMILIES: dict[str, Family] = {
             start=datetime(2026, 6, 1, tzinfo=CHINA),
         ),
         Family(
+            "field_mix",
+            "Situations from field reports: rentals already there at installation, tenants"
+            " moving in over days after partition works, leaks in lived-in flats, six-person"
+            " families in small three-room flats, lockless rentals among locked flats.",
+            rental_share=0.06,
+            variants=(("ordinary", 40), ("frugal", 30), ("night_shift", 15), ("shared_pin", 15)),
+            rectified_share=0.1,
+            rental_lock_share=0.5,
+            lock_share=0.95,
+            arrivals=(("at_once", 35), ("at_install", 35), ("staged", 30)),
+            min_over_cap=2,
+            confounders=(
+                *_TYPICAL,
+                Quota("multi_generation", 0.04, minimum=1),
+                Quota("occupied_leak", 0.03, minimum=1),
+            ),
+        ),
+        Family(
             "small_demo",
             "12 flats, 30 days, one ordinary group rental, guests, a holiday and a leak:"
             " fast, for tests and demos.",
@@ -155,6 +177,7 @@ FAMILIES: dict[str, Family] = {
 @dataclass(frozen=True, slots=True)
 class _Plan:
     rentals: dict[str, tuple[str, bool]]  # unit_id -> (variant, rectified)
+    arrivals: dict[str, str]  # unit_id -> how the group arrives
     confounders: dict[str, list[str]]  # unit_id -> confounder names, in the order applied
     rollovers: dict[str, str]  # unit_id -> meter kind
 
@@ -172,6 +195,11 @@ def _assign(family: Family, units: tuple[Unit, ...], seed: int) -> _Plan:
         u.unit_id: (rng.choices(names, weights)[0], rng.random() < family.rectified_share)
         for u in chosen
     }
+    arrivals = {u.unit_id: "at_once" for u in chosen}
+    if len(family.arrivals) > 1:
+        kinds = [kind for kind, _ in family.arrivals]
+        shares = [weight for _, weight in family.arrivals]
+        arrivals = {u.unit_id: rng.choices(kinds, shares)[0] for u in chosen}
     roles: dict[str, list[str]] = {u.unit_id: [] for u in units}
     for quota in family.confounders:
         fits = CONFOUNDERS[quota.name].fits
@@ -193,7 +221,7 @@ def _assign(family: Family, units: tuple[Unit, ...], seed: int) -> _Plan:
     for unit in rng.sample(quiet, min(family.rollovers, len(quiet))):
         has_gas = unit.meter("gas_m3") is not None
         rollovers[unit.unit_id] = "gas_m3" if has_gas and rng.random() < 0.3 else "water_m3"
-    return _Plan(rentals, roles, rollovers)
+    return _Plan(rentals, arrivals, roles, rollovers)
 
 
 def _timeline(seed: int, unit: Unit, plan: _Plan, family: Family, days: int) -> UnitTimeline:
@@ -209,7 +237,13 @@ def _timeline(seed: int, unit: Unit, plan: _Plan, family: Family, days: int) -> 
     if rental is not None:
         variant, rectified = rental
         timeline = group_rental(
-            timeline, stream(seed, "group-rental", uid), days, variant, rectified
+            timeline,
+            stream(seed, "group-rental", uid),
+            days,
+            variant,
+            rectified,
+            plan.arrivals[uid],
+            family.min_over_cap,
         )
     for name in plan.confounders[uid]:
         timeline = CONFOUNDERS[name].apply(timeline, stream(seed, name, uid), days)

@@ -12,6 +12,14 @@ harder to see:
 - ``shared_pin``: everybody opens the door with one or two shared PINs.
 
 Some cases are rectified: everybody leaves on a later day and the flat stands empty.
+
+Two ways of arriving are drawn by the family (``arrival``):
+
+- ``at_install``: the group already lives there when the gateway is installed (from minute
+  0); the registration still shows one or two people;
+- ``staged``: the household leaves, the landlord's workers put up partitions for 3 to 8 days
+  (the flat stands empty at night; the works' own power tools are not simulated), then the
+  tenants move in over 3 to 6 days, a few each day (truth: ``from`` is the first arrival).
 """
 
 from __future__ import annotations
@@ -97,14 +105,28 @@ def group_household(rng: random.Random, variant: str, people: int, prefix: str) 
     )
 
 
+ARRIVALS = ("at_once", "at_install", "staged")
+
+
 def group_rental(
-    timeline: UnitTimeline, rng: random.Random, days: int, variant: str, rectified: bool
+    timeline: UnitTimeline,
+    rng: random.Random,
+    days: int,
+    variant: str,
+    rectified: bool,
+    arrival: str = "at_once",
+    min_over_cap: int = 3,
 ) -> UnitTimeline:
     """``timeline`` with its household replaced by a group rental of ``variant`` on a day
     drawn in the window; ``rectified``: the group leaves 14 to 30 days later (within the
-    horizon)."""
+    horizon). ``arrival`` (module docstring) and ``min_over_cap`` (people above the legal cap
+    at least) default to the original recipe, whose draws they leave unchanged."""
     unit = timeline.unit
-    people = rng.randint(max(6, unit.legal_cap + 3), MAX_PEOPLE)
+    if arrival == "at_install":
+        return _at_install(timeline, rng, days, variant, rectified, min_over_cap)
+    if arrival == "staged":
+        return _staged(timeline, rng, days, variant, rectified, min_over_cap)
+    people = rng.randint(max(6, unit.legal_cap + min_over_cap), MAX_PEOPLE)
     earliest = min(10, max(1, days // 3))
     day = rng.randint(earliest, max(earliest, int(days * 0.8)))
     move_in = day * DAY + rng.randint(600, 1140)
@@ -120,5 +142,74 @@ def group_rental(
     return replace(
         timeline,
         residencies=(replace(first, to_minute=move_out), Residency(group, move_in, end)),
+        conditions=(*timeline.conditions, *conditions),
+    )
+
+
+def _group_size(rng: random.Random, unit: Unit, min_over_cap: int) -> int:
+    return rng.randint(max(6, unit.legal_cap + min_over_cap), MAX_PEOPLE)
+
+
+def _at_install(
+    timeline: UnitTimeline,
+    rng: random.Random,
+    days: int,
+    variant: str,
+    rectified: bool,
+    min_over_cap: int,
+) -> UnitTimeline:
+    people = _group_size(rng, timeline.unit, min_over_cap)
+    group = group_household(rng, variant, people, "h9")
+    end_day = rng.randint(20, 45)
+    end = end_day * DAY + rng.randint(540, 1020) if rectified and end_day < days else None
+    conditions: list[Condition] = [GroupRental(0, end, variant, people)]
+    if end is not None:
+        conditions.append(Vacancy(end, None))
+    return replace(
+        timeline,
+        residencies=(Residency(group, 0, end),),
+        conditions=(*timeline.conditions, *conditions),
+    )
+
+
+def _staged(
+    timeline: UnitTimeline,
+    rng: random.Random,
+    days: int,
+    variant: str,
+    rectified: bool,
+    min_over_cap: int,
+) -> UnitTimeline:
+    people = _group_size(rng, timeline.unit, min_over_cap)
+    works = rng.randint(3, 8)
+    spread = rng.randint(3, 6)
+    earliest = min(10 + works, max(works + 1, days // 3))
+    first_day = rng.randint(earliest, max(earliest, int(days * 0.75)))
+    move_out = (first_day - works) * DAY + rng.randint(480, 570)
+    group = group_household(rng, variant, people, "h9")
+    # Arrival days: the first and last of the spread, the others in between, sorted.
+    counts = [1] * spread
+    for _ in range(people - spread):
+        counts[rng.randrange(spread)] += 1
+    residencies: list[Residency] = []
+    moment, living = 0, 0
+    for i, count in enumerate(counts):
+        moment = (first_day + i) * DAY + rng.randint(600, 1200)
+        if residencies:
+            residencies[-1] = replace(residencies[-1], to_minute=moment)
+        living += count
+        partial = replace(group, persons=group.persons[:living])
+        residencies.append(Residency(partial, moment, None))
+    move_in = residencies[0].from_minute
+    end_day = first_day + spread + rng.randint(14, 30)
+    end = end_day * DAY + rng.randint(540, 1020) if rectified and end_day < days else None
+    residencies[-1] = replace(residencies[-1], to_minute=end)
+    conditions: list[Condition] = [GroupRental(move_in, end, variant, people)]
+    if end is not None:
+        conditions.append(Vacancy(end, None))
+    first, *_ = timeline.residencies
+    return replace(
+        timeline,
+        residencies=(replace(first, to_minute=move_out), *residencies),
         conditions=(*timeline.conditions, *conditions),
     )

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, model_validator
 from gateway.config.base import MeterKind, _Frozen
 from gateway.core.alert_decision import DecisionParams
 from gateway.core.building_day import DetectorSettings
+from gateway.core.cohorts import CohortParams
 from gateway.core.counters import CounterLimits
 from gateway.core.daily_usage import METER_KINDS
 from gateway.core.lock_activity import LockNorms
@@ -44,6 +45,9 @@ class NormsSection(_Frozen):
     gas_m3_per_person_day: float = Field(default=0.3, gt=0)
     relative_uncertainty: float = Field(default=0.25, gt=0, lt=1)
     water_leak_lph: float = Field(default=4.0, gt=0)
+    # A leak seen running through every hour this recently is still taken off the water on
+    # a day its quietest hour dipped (and while its case is suspected or open).
+    leak_memory_days: int = Field(default=7, ge=0, le=60)
 
 
 class DoorSection(_Frozen):
@@ -105,9 +109,39 @@ class DecisionSection(_Frozen):
     newcomer_sustain_days: int = Field(default=2, ge=1)
     # ... or when the flat stood empty this few days before (0: never).
     moved_in_within_days: int = Field(default=4, ge=0, le=31)
+    # Sequential evidence (core.alert_decision): each day adds its log-likelihood ratio in
+    # "days at min_confidence", up to strongest_day, weighted by what is known of the
+    # household; a case is raised when the sum reaches evidence_threshold. With it the
+    # *_sustain_days above are not used (false: the older fixed waits).
+    sequential: bool = True
+    evidence_threshold: float = Field(default=4.0, gt=0, le=60)
+    strongest_day: float = Field(default=4.0, gt=0, le=60)
+    # A day counts more than one above strong_from, strongest_day at strongest_confidence.
+    strong_from: float = Field(default=0.95, gt=0, lt=1)
+    strongest_confidence: float = Field(default=0.995, gt=0, lt=1)
+    # Weights of support for a crowd, by what is known of the household (priors of a visit).
+    resident_evidence_weight: float = Field(default=0.5, gt=0, le=10)
+    unlearned_evidence_weight: float = Field(default=0.6, gt=0, le=10)
+    newcomer_evidence_weight: float = Field(default=2.0, gt=0, le=10)
+    # An unlearned flat using this many times its cohort's water counts like a known one.
+    cohort_strong_ratio: float = Field(default=2.5, gt=1)
+    # A flat's cohort: same rooms, area within this share; at least this many with data.
+    cohort_area_band: float = Field(default=0.15, ge=0, lt=1)
+    cohort_min_units: int = Field(default=3, ge=1)
+    # A revision only when the median estimate since the last alert moved this many people,
+    # or the confidence this much (0 and 0: every update_every_days).
+    revise_min_persons: float = Field(default=2.0, ge=0)
+    revise_min_confidence: float = Field(default=0.3, ge=0, le=1)
+    # No new case this many days after a case closed, counted from its close.
+    cooldown_days: int = Field(default=14, ge=0, le=365)
 
     @model_validator(mode="after")
     def _reference_below_threshold(self) -> DecisionSection:
+        if not self.min_confidence <= self.strong_from < self.strongest_confidence:
+            raise ValueError(
+                f"need min_confidence ({self.min_confidence}) <= strong_from ({self.strong_from})"
+                f" < strongest_confidence ({self.strongest_confidence})"
+            )
         reference = self.partial_evidence_from
         if reference is not None and reference >= self.min_confidence:
             raise ValueError(
@@ -149,13 +183,18 @@ class DetectionConfig(_Frozen):
     polling: PollingSection = PollingSection()
 
     def detector_settings(self, gateway_id: str) -> DetectorSettings:
+        decision = self.decision.model_dump(exclude={"cohort_area_band", "cohort_min_units"})
         return DetectorSettings(
             gateway_id,
             OccupancyRules(**self.rules.model_dump()),
             PerCapitaNorms(**self.norms.model_dump()),
-            DecisionParams(**self.decision.model_dump()),
+            DecisionParams(**decision),
             locks=self.door.lock_norms(),
             residents=self.door.resident_params(),
+            cohorts=CohortParams(
+                area_band=self.decision.cohort_area_band,
+                min_units=self.decision.cohort_min_units,
+            ),
         )
 
     def counter_limits(

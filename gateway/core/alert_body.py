@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from gateway.core.alert_decision import CaseState, DayAssessment, Decision, DecisionAction
+from gateway.core.alert_decision import (
+    OVERCROWDING,
+    CaseState,
+    DayAssessment,
+    Decision,
+    DecisionAction,
+)
 from gateway.core.occupancy import SIGNAL_WEIGHTS, OccupancyEstimate
 
 ALERT_SCHEMA = "bldg.alert/v1"
@@ -31,6 +37,8 @@ _SIGNAL_FORMATS = {
 _ROW_DECIMALS = {"water_m3": 3, "electricity_kwh": 2, "gas_m3": 3}
 # Signals that are head counts already, and how the summary names them.
 _HEAD_COUNT_PHRASES = {"locks": "door-lock activity of", "elevator": "elevator stops of"}
+CONFIDENCE_KEY = "over_cap_confidence"  # a day's context: how sure it was over the cap
+LEAK_KEY = "leak_litres_taken_off"  # a day's context: water counted as a leak, not people
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +99,16 @@ def build_alert_body(
             "summary": _SUMMARIES.get(decision.kind, evidence_summary)(days, signals, unit),
             "signals": signals,
             "days": [_evidence_row(day) for day in days],
+            **(_first_day_confidence(days) if decision.kind == OVERCROWDING else {}),
         },
     }
+
+
+def _first_day_confidence(days: Sequence[DayAssessment]) -> dict[str, object]:
+    """How sure the gateway was on the case's first day (``over_cap_confidence`` in the day's
+    context; absent for kinds that have none)."""
+    first = days[0].context.get(CONFIDENCE_KEY)
+    return {} if first is None else {"first_day_confidence": round(first, 3)}
 
 
 def evidence_summary(days: Sequence[DayAssessment], signals: Sequence[str], unit: UnitFacts) -> str:
@@ -122,7 +138,28 @@ def evidence_summary(days: Sequence[DayAssessment], signals: Sequence[str], unit
         f" the legal cap for {unit.area_m2:g} m2 with {rooms} is {latest.legal_cap}."
         + _known_present(days)
         + _comparison(days)
+        + _leak_taken_off(days)
+        + _how_sure(days)
     )
+
+
+def _how_sure(days: Sequence[DayAssessment]) -> str:
+    """E.g. " Over the cap since 2026-03-09: 97% sure on the first day, 99% now." """
+    first, latest = days[0].context.get(CONFIDENCE_KEY), days[-1].context.get(CONFIDENCE_KEY)
+    if first is None or latest is None:
+        return ""
+    return (
+        f" Over the cap since {days[0].day.isoformat()}: {first:.0%} sure on the first day,"
+        f" {latest:.0%} on the last."
+    )
+
+
+def _leak_taken_off(days: Sequence[DayAssessment]) -> str:
+    """E.g. " A leak of about 410 L/day is not counted as people." """
+    litres = [day.context[LEAK_KEY] for day in days if LEAK_KEY in day.context]
+    if not litres:
+        return ""
+    return f" A leak of about {sum(litres) / len(litres):.0f} L/day is not counted as people."
 
 
 def _known_present(days: Sequence[DayAssessment]) -> str:
@@ -147,11 +184,14 @@ def _comparison(days: Sequence[DayAssessment]) -> str:
 
     parts = []
     own, building = mean_of("water_vs_baseline"), mean_of("water_vs_building")
+    cohort = mean_of("water_vs_cohort")
     if own is not None:
         parts.append(f"{own:.1f} times the flat's own baseline")
     if building is not None:
         parts.append(f"{building:.1f} times the building's median for its size")
-    return f" Water is {' and '.join(parts)}." if parts else ""
+    if cohort is not None:
+        parts.append(f"{cohort:.1f} times the median of similar flats in the building")
+    return f" Water is {_join(parts)}." if parts else ""
 
 
 def leak_summary(days: Sequence[DayAssessment], signals: Sequence[str], unit: UnitFacts) -> str:

@@ -27,6 +27,30 @@ handler; ``decide`` only looks it up. In words:
 - OPEN --UNDER--> CLEARING, counting under days; CLEARING --OVER--> OPEN again, never a new
   raise; after ``clear_days`` under days -> WATCHING with a CLOSE (logged by the shell).
 
+**Sequential evidence** (``sequential``, the gateway's default): instead of counting days,
+each judged day adds its log-likelihood ratio against a reference, in units of "one day at
+``min_confidence``": ``(logit(c) - logit(partial_evidence_from)) / (logit(min_confidence) -
+logit(partial_evidence_from))``, clipped to [-2, 1] (a Wald test on the days' over-cap
+confidences, bounded like a CUSUM). Above ``strong_from`` (0.95) a day counts more, linearly in
+log-odds, up to ``strongest_day`` (4) at ``strongest_confidence`` (0.995) and above: the
+confidence of nine people in a flat for two, or of more people known at the door than the cap
+allows. Between 0.75 and 0.95 a day still counts one: on the tuning seeds that is where a
+family with three or four guests stands, whose meters alone cannot tell a visit from a crowd;
+only the days tell it, and the days are what the sum counts. What supports a crowd is
+multiplied by the unit's ``evidence_weight``, set each day by the building from what is known
+of the household (a prior: a surge while the household's own credentials keep opening the
+door is more likely a visit, so it counts half; a surge after the household left counts
+double). A case is raised once the sum reaches ``evidence_threshold``, whatever the number of
+days: a strongest night raises at once where nothing argues for a visit, two where the flat is
+new; evidence just over the reference takes as many days as it needs; every quiet day pays
+back. The sum saturates at the threshold, so a long visit builds no reserve.
+
+Two rules keep a case from alarming again about what it already said: an open case is
+revised (UPDATE) at most every ``update_every_days`` and only when the median estimate of the
+days since the last alert moved by ``revise_min_persons`` or the confidence by
+``revise_min_confidence`` (0: always); and after a case closes, no new case is raised for
+``cooldown_days`` counted from the day it closed (its evidence may build up meanwhile).
+
 ``recent`` keeps the last ``max_evidence_days`` assessments, the evidence an alert carries.
 A day not later than the last one assessed is ignored, so closing a day twice (after a restart)
 changes nothing. The state survives restarts as JSON (``core.case_state_json``).
@@ -35,6 +59,7 @@ changes nothing. The state survives restarts as JSON (``core.case_state_json``).
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -88,6 +113,26 @@ class DecisionParams:
     # A crowd arriving this few days after the flat stood empty (``core.baselines``) is a new
     # household moving in, not a visit: it waits ``newcomer_sustain_days`` too. 0: never.
     moved_in_within_days: int = 4
+    # Sequential evidence (the module's docstring); False: the day counts above.
+    sequential: bool = False
+    evidence_threshold: float = 4.0  # what a case needs, in days at min_confidence
+    strongest_day: float = 4.0  # the most one day can add, at strongest_confidence
+    strong_from: float = 0.95  # above this a day counts more than one
+    strongest_confidence: float = 0.995
+    # What supports a crowd counts this much for this unit today (set by the building: the
+    # prior of a visit); the weights it chooses from, by what is known of the household.
+    evidence_weight: float = 1.0
+    resident_evidence_weight: float = 0.5
+    unlearned_evidence_weight: float = 0.6
+    newcomer_evidence_weight: float = 2.0
+    # An unlearned flat using this many times the water of its cohort (same rooms and size
+    # in the building) is judged like a known one: the cohort says what a household uses.
+    cohort_strong_ratio: float = 2.5
+    # Revisions only on a material change (0 and 0: every update_every_days).
+    revise_min_persons: float = 0.0
+    revise_min_confidence: float = 0.0
+    # No new case this many days after a case closed, counted from its close.
+    cooldown_days: int = 0
 
 
 class CasePhase(StrEnum):
@@ -120,6 +165,10 @@ class CaseState:
     last_sent_on: date | None
     recent: tuple[DayAssessment, ...]
     evidence: float = 0.0
+    # What the last alert said (estimate point, confidence), and when the last case closed.
+    sent_point: float | None = None
+    sent_confidence: float | None = None
+    closed_on: date | None = None
 
 
 def initial_case_state() -> CaseState:
@@ -194,6 +243,8 @@ def day_evidence(observation: Observation, confidence: float, params: DecisionPa
     a day, a visit ends."""
     if observation is Observation.UNKNOWN:
         return 0.0
+    if params.sequential:
+        return _log_likelihood_ratio(confidence, params)
     if observation is Observation.OVER:
         return 1.0
     reference = params.partial_evidence_from
@@ -204,6 +255,24 @@ def day_evidence(observation: Observation, confidence: float, params: DecisionPa
         return -1.0
     weight = (_log_odds(confidence) - _log_odds(reference)) / scale
     return max(-MOST_AGAINST_DAYS, min(1.0, weight))
+
+
+def _log_likelihood_ratio(confidence: float, params: DecisionParams) -> float:
+    """A day's sequential evidence, before the unit's weight (the module's docstring)."""
+    reference = params.partial_evidence_from
+    if reference is None:
+        reference = 1.0 - params.min_confidence
+    scale = _log_odds(params.min_confidence) - _log_odds(reference)
+    if not scale > 0:
+        base = 1.0 if confidence >= params.min_confidence else -1.0
+    else:
+        base = (_log_odds(confidence) - _log_odds(reference)) / scale
+    base = max(-MOST_AGAINST_DAYS, min(1.0, base))
+    span = _log_odds(params.strongest_confidence) - _log_odds(params.strong_from)
+    if base < 1.0 or not span > 0 or params.strongest_day <= 1.0:
+        return base
+    above = (_log_odds(confidence) - _log_odds(params.strong_from)) / span
+    return 1.0 + (params.strongest_day - 1.0) * max(0.0, min(1.0, above))
 
 
 def _log_odds(probability: float) -> float:
@@ -233,6 +302,8 @@ def _stay(state: CaseState, step: _Step) -> _Outcome:
 
 
 def _weigh_evidence(state: CaseState, step: _Step) -> _Outcome:
+    if step.params.sequential:
+        return _weigh_sequentially(state, step)
     params, weight = step.params, step.evidence
     if state.phase is CasePhase.WATCHING and weight <= 0:
         return state, None
@@ -248,11 +319,45 @@ def _weigh_evidence(state: CaseState, step: _Step) -> _Outcome:
     wait = params.wait_days or params.sustain_days
     first_day = state.opened_on if suspect else step.day
     # A tiny tolerance: three days of 1/3 each make one day.
-    if strength < min(params.sustain_days, wait) - 1e-9 or days < wait:
+    if strength < min(params.sustain_days, wait) - 1e-9 or days < wait or _cooling(state, step):
         suspicion = replace(
             state, phase=CasePhase.SUSPECT, streak=days, opened_on=first_day, evidence=strength
         )
         return suspicion, None
+    return _raise(state, step, days, first_day)
+
+
+def _weigh_sequentially(state: CaseState, step: _Step) -> _Outcome:
+    """The sequential test (the module's docstring): support weighted by the unit's prior,
+    raised when the sum reaches the threshold."""
+    params = step.params
+    weight = step.evidence * (params.evidence_weight if step.evidence > 0 else 1.0)
+    if state.phase is CasePhase.WATCHING and weight <= 0:
+        return state, None
+    suspect = state.phase is CasePhase.SUSPECT
+    strength = (state.evidence if suspect else 0.0) + weight
+    if strength <= 0:
+        dropped = replace(state, phase=CasePhase.WATCHING, streak=0, opened_on=None, evidence=0.0)
+        return dropped, None
+    threshold = params.evidence_threshold
+    strength = min(strength, threshold)
+    days = (state.streak if suspect else 0) + (1 if weight > 0 else 0)
+    first_day = state.opened_on if suspect else step.day
+    if strength < threshold - 1e-9 or _cooling(state, step):
+        suspicion = replace(
+            state, phase=CasePhase.SUSPECT, streak=days, opened_on=first_day, evidence=strength
+        )
+        return suspicion, None
+    return _raise(state, step, days, first_day)
+
+
+def _cooling(state: CaseState, step: _Step) -> bool:
+    """Within ``cooldown_days`` of the day the unit's last case closed."""
+    closed = state.closed_on
+    return closed is not None and (step.day - closed).days < step.params.cooldown_days
+
+
+def _raise(state: CaseState, step: _Step, days: int, first_day: date | None) -> _Outcome:
     opened = replace(
         state,
         phase=CasePhase.OPEN,
@@ -261,8 +366,14 @@ def _weigh_evidence(state: CaseState, step: _Step) -> _Outcome:
         revision=0,
         last_sent_on=step.day,
         evidence=0.0,
+        sent_point=_point(step.assessment),
+        sent_confidence=step.confidence,
     )
     return opened, Decision(DecisionAction.RAISE, step.kind, step.confidence, _evidence(opened))
+
+
+def _point(assessment: DayAssessment) -> float | None:
+    return None if assessment.estimate is None else assessment.estimate.point
 
 
 def _keep_open(state: CaseState, step: _Step) -> _Outcome:
@@ -271,15 +382,54 @@ def _keep_open(state: CaseState, step: _Step) -> _Outcome:
     last_sent = state.last_sent_on
     if last_sent is not None and (step.day - last_sent).days < step.params.update_every_days:
         return still_open, None
-    updated = replace(still_open, revision=state.revision + 1, last_sent_on=step.day)
+    if not _changed_materially(still_open, step):
+        return still_open, None
+    updated = replace(
+        still_open,
+        revision=state.revision + 1,
+        last_sent_on=step.day,
+        sent_point=_median_point_since(still_open, last_sent),
+        sent_confidence=step.confidence,
+    )
     return updated, Decision(DecisionAction.UPDATE, step.kind, step.confidence, _evidence(updated))
+
+
+def _median_point_since(state: CaseState, since: date | None) -> float | None:
+    points = [
+        a.estimate.point
+        for a in state.recent
+        if a.estimate is not None and (since is None or a.day > since)
+    ]
+    return statistics.median(points) if points else None
+
+
+def _changed_materially(state: CaseState, step: _Step) -> bool:
+    """Whether what an alert would say now differs enough from the last one sent (always,
+    when neither ``revise_min_persons`` nor ``revise_min_confidence`` is set)."""
+    params = step.params
+    if params.revise_min_persons <= 0 and params.revise_min_confidence <= 0:
+        return True
+    point = _median_point_since(state, state.last_sent_on)
+    sent_point, sent_confidence = state.sent_point, state.sent_confidence
+    moved = (
+        params.revise_min_persons > 0
+        and point is not None
+        and sent_point is not None
+        and abs(point - sent_point) >= params.revise_min_persons
+    )
+    surer = (
+        params.revise_min_confidence > 0
+        and sent_confidence is not None
+        and abs(step.confidence - sent_confidence) >= params.revise_min_confidence
+    )
+    return moved or surer
 
 
 def _count_under_day(state: CaseState, step: _Step) -> _Outcome:
     streak = state.streak + 1 if state.phase is CasePhase.CLEARING else 1
     if streak < step.params.clear_days:
         return replace(state, phase=CasePhase.CLEARING, streak=streak), None
-    closed = replace(initial_case_state(), recent=state.recent)
+    closed = replace(initial_case_state(), recent=state.recent, closed_on=step.day)
     return closed, Decision(DecisionAction.CLOSE, step.kind, step.confidence, _evidence(state))
 
 

@@ -18,7 +18,10 @@ a day) is not read as more people in one flat:
   building's median for its size";
 - the **last day the flat stood empty** (its water meter counted less than a vacant flat's
   ``min_baseline``) is remembered: a crowd that arrives in a flat that was just empty is a new
-  household moving in, not guests of the one that lives there (``core.building_day``).
+  household moving in, not guests of the one that lives there (``core.building_day``);
+- the **leak floor**: the steady flow last seen running through every hour of a day
+  (``note_leak``) and that day, so that while the leak is suspected or open it is taken off the
+  water even on a day its quietest hour dipped (``core.occupancy``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class UnitBaseline:
     learned: Mapping[str, float] = field(default_factory=dict)
     residents: Residents = field(default_factory=Residents)
     last_empty: date | None = None
+    leak_floor_m3h: float = 0.0
+    leak_seen_on: date | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -59,6 +64,8 @@ class UnitBaseline:
             "learned": dict(self.learned),
             "residents": self.residents.to_dict(),
             "last_empty": None if self.last_empty is None else self.last_empty.isoformat(),
+            "leak_floor_m3h": self.leak_floor_m3h,
+            "leak_seen_on": None if self.leak_seen_on is None else self.leak_seen_on.isoformat(),
         }
 
     @classmethod
@@ -74,9 +81,15 @@ class UnitBaseline:
                 learned={str(k): float(v) for k, v in learned.items()},
                 residents=Residents.from_dict(data.get("residents")),
                 last_empty=_read_day(data.get("last_empty")),
+                leak_floor_m3h=float(_number_or_zero(data.get("leak_floor_m3h"))),
+                leak_seen_on=_read_day(data.get("leak_seen_on")),
             )
         except (TypeError, ValueError):
             return cls()
+
+
+def _number_or_zero(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 def _read_day(value: object) -> date | None:
@@ -112,6 +125,14 @@ def note_empty(baseline: UnitBaseline, usage: DailyUsage, params: BaselineParams
     if water is None or water >= params.min_baseline["water_m3"]:
         return baseline
     return replace(baseline, last_empty=usage.day)
+
+
+def note_leak(baseline: UnitBaseline, usage: DailyUsage, flow_m3h: float) -> UnitBaseline:
+    """``baseline`` remembering the day's steady flow as the unit's leak floor when the water
+    ran through every hour at a leak's rate (``flow_m3h`` > 0, ``core.occupancy``)."""
+    if flow_m3h <= 0:
+        return baseline
+    return replace(baseline, leak_floor_m3h=flow_m3h, leak_seen_on=usage.day)
 
 
 def common_factors(

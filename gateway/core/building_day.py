@@ -17,6 +17,11 @@ neighbours have been estimated. In order:
    estimate adds it;
 4. each of the unit's cases (overcrowding, leak, meter fault) takes one step; a RAISE or
    UPDATE comes with its alert body.
+
+Along the way each unit's water is compared with its cohort's (``core.cohorts``), a leak
+suspected or open is taken off its water (``leak_floor_m3h``), and what is known of the
+household becomes the weight of its evidence (:func:`overcrowding_evidence_weight`) or, with
+the older day counts, its wait (:func:`overcrowding_wait_days`).
 """
 
 from __future__ import annotations
@@ -47,9 +52,11 @@ from gateway.core.baselines import (
     deflate,
     learn,
     note_empty,
+    note_leak,
     ratio_to_baseline,
     ratio_to_building,
 )
+from gateway.core.cohorts import CohortParams, Kind, cohort_ratio, peers_of
 from gateway.core.counters import CounterLimits, Reading
 from gateway.core.daily_usage import DailyUsage, summarise_day
 from gateway.core.floor_stops import ElevatorNorms, calibrated_norms, unit_head_count_from_stops
@@ -58,6 +65,8 @@ from gateway.core.occupancy import (
     OccupancyRules,
     PerCapitaNorms,
     estimate_occupancy,
+    leak_flow_m3h,
+    leak_taken_off_m3,
     legal_cap,
 )
 from gateway.core.other_cases import (
@@ -88,6 +97,7 @@ class DetectorSettings:
     elevators: ElevatorNorms = field(default_factory=ElevatorNorms)
     baselines: BaselineParams = field(default_factory=BaselineParams)
     residents: ResidentParams = field(default_factory=ResidentParams)
+    cohorts: CohortParams = field(default_factory=CohortParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +142,17 @@ def close_building_day(
         count = None if unit.lock_days is None else lock_head_count(unit.lock_days, settings.locks)
         lock_counts.append({} if count is None else {"locks": count.persons})
         known_present.append(0.0 if count is None else float(count.known_present))
-    first = [
-        estimate_occupancy(usage, settings.norms, locks, at_least)
-        for usage, locks, at_least in zip(counted, lock_counts, known_present, strict=True)
+    water_factor = factors.get("water_m3", 1.0)
+    leak_floors = [
+        _leak_floor(unit, day, settings.norms.leak_memory_days) / water_factor for unit in units
     ]
+    first = [
+        estimate_occupancy(usage, settings.norms, locks, at_least, floor)
+        for usage, locks, at_least, floor in zip(
+            counted, lock_counts, known_present, leak_floors, strict=True
+        )
+    ]
+    peers = peers_of([Kind(u.facts.rooms, u.facts.area_m2) for u in units], settings.cohorts)
     areas = [unit.facts.area_m2 for unit in units]
     elevators = settings.elevators
     if floor_stops:
@@ -159,19 +176,32 @@ def close_building_day(
             )
             if stops is not None:
                 others["elevator"] = stops
+        context = _context(usages, areas, i, unit.baseline, factors, settings.baselines)
+        cohort = cohort_ratio(usages, peers[i], i, "water_m3", settings.cohorts)
+        if cohort is not None:
+            context["water_vs_cohort"] = cohort
+        leak_off = leak_taken_off_m3(counted[i], settings.norms, leak_floors[i])
+        if leak_off > 0:
+            context["leak_litres_taken_off"] = leak_off * 1000
         assessment = DayAssessment(
             day=day,
             usage=usages[i],
-            estimate=estimate_occupancy(counted[i], settings.norms, others, known_present[i]),
+            estimate=estimate_occupancy(
+                counted[i], settings.norms, others, known_present[i], leak_floors[i]
+            ),
             legal_cap=legal_cap(unit.facts.rooms, unit.facts.area_m2, settings.rules),
-            context=_context(usages, areas, i, unit.baseline, factors, settings.baselines),
+            context=context,
         )
+        observation, confidence = observe(assessment, settings.decision)
+        if assessment.estimate is not None:
+            context["over_cap_confidence"] = confidence
         baseline = note_empty(
             learn(unit.baseline, usages[i], settings.baselines), usages[i], settings.baselines
         )
+        baseline = note_leak(baseline, usages[i], leak_flow_m3h(usages[i], settings.norms))
         # Only an ordinary day teaches who lives here: on a day over the cap the people at the
         # door may be guests or a crowd that moved in while the baseline was being learned.
-        ordinary_day = observe(assessment, settings.decision)[0] is not Observation.OVER
+        ordinary_day = observation is not Observation.OVER
         at_the_door = unit.lock_days[-1] if unit.lock_days and ordinary_day else None
         residents = learn_residents(
             unit.baseline.residents, at_the_door, bool(baseline.learned), settings.residents
@@ -179,6 +209,19 @@ def close_building_day(
         baseline = replace(baseline, residents=residents)
         results.append(_step_cases(unit, assessment, settings, closed_at, baseline))
     return results
+
+
+def _leak_floor(unit: UnitDayInputs, day: date, memory_days: int) -> float:
+    """The unit's leak floor (m3/h) while its leak is suspected or open, or was seen running
+    through every hour within ``memory_days``; else 0."""
+    baseline = unit.baseline
+    if baseline.leak_floor_m3h <= 0:
+        return 0.0
+    leak = unit.states.get(LEAK)
+    open_or_suspected = leak is not None and leak.phase is not CasePhase.WATCHING
+    seen = baseline.leak_seen_on
+    recent = seen is not None and 0 <= (day - seen).days <= memory_days
+    return baseline.leak_floor_m3h if open_or_suspected or recent else 0.0
 
 
 def _context(
@@ -229,6 +272,34 @@ def overcrowding_wait_days(
     return decision.sustain_days
 
 
+def overcrowding_evidence_weight(
+    baseline: UnitBaseline,
+    lock_days: Sequence[LockDay] | None,
+    decision: DecisionParams,
+    residents: ResidentParams,
+    surge_began: date | None = None,
+    water_vs_cohort: float | None = None,
+) -> float:
+    """How much a day's support for a crowd counts for this unit today, with sequential
+    evidence (``DecisionParams.evidence_weight``): the same knowledge as
+    :func:`overcrowding_wait_days`, as a prior instead of a day count. While the household's
+    own credentials still open the door a surge may be guests (``resident_evidence_weight``);
+    once strangers replaced them, or the flat stood empty just before, there is nobody to
+    visit (``newcomer_evidence_weight``); while the baseline is learned nobody knows the
+    household (``unlearned_evidence_weight``), unless the flat uses ``cohort_strong_ratio``
+    times its cohort's water: no household of its kind does (``core.cohorts``)."""
+    if residents_present(baseline.residents, lock_days, residents):
+        return decision.resident_evidence_weight
+    if newcomers_only(baseline.residents, lock_days, residents) or _moved_in(
+        baseline, surge_began, decision
+    ):
+        return decision.newcomer_evidence_weight
+    if not baseline.learned:
+        strong = water_vs_cohort is not None and water_vs_cohort >= decision.cohort_strong_ratio
+        return 1.0 if strong else decision.unlearned_evidence_weight
+    return 1.0
+
+
 def _moved_in(baseline: UnitBaseline, surge_began: date | None, decision: DecisionParams) -> bool:
     """The flat stood empty within ``moved_in_within_days`` before the surge began (0: never
     asked)."""
@@ -252,16 +323,23 @@ def _step_cases(
     closed_at: datetime,
     baseline: UnitBaseline,
 ) -> UnitDayResult:
-    overcrowding = replace(
-        settings.decision,
-        wait_days=overcrowding_wait_days(
+    surge_began = _surge_began(unit.states.get(OVERCROWDING), assessment.day)
+    params = settings.decision
+    if params.sequential:
+        weight = overcrowding_evidence_weight(
             baseline,
             unit.lock_days,
-            settings.decision,
+            params,
             settings.residents,
-            _surge_began(unit.states.get(OVERCROWDING), assessment.day),
-        ),
-    )
+            surge_began,
+            assessment.context.get("water_vs_cohort"),
+        )
+        overcrowding = replace(params, evidence_weight=weight)
+    else:
+        wait = overcrowding_wait_days(
+            baseline, unit.lock_days, params, settings.residents, surge_began
+        )
+        overcrowding = replace(params, wait_days=wait)
     judges: list[tuple[str, DecisionParams, Judge]] = [
         (OVERCROWDING, overcrowding, observe),
         (LEAK, LEAK_PARAMS, leak_judge(settings.norms)),

@@ -1,8 +1,9 @@
 """A case's state as JSON, so it survives restarts: :func:`case_state_to_dict` and its reverse
 :func:`case_state_from_dict`, which names the field path of anything it cannot read back.
 
-Fields added after version 1 (``evidence``, an estimate's ``at_least``) are optional on read:
-a state stored before them reads as none.
+Fields added after version 1 (``evidence``, an estimate's ``at_least``, ``sent_point``,
+``sent_confidence``, ``closed_on``) are optional on read: a state stored before them reads as
+none.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def case_state_to_dict(state: CaseState) -> dict[str, object]:
         "last_sent_on": _iso_or_none(state.last_sent_on),
         "recent": [_assessment_to_dict(assessment) for assessment in state.recent],
         "evidence": state.evidence,
+        "sent_point": state.sent_point,
+        "sent_confidence": state.sent_confidence,
+        "closed_on": _iso_or_none(state.closed_on),
     }
 
 
@@ -163,6 +167,11 @@ def case_state_from_dict(data: Mapping[str, object]) -> CaseState:
         last_sent_on=top.optional_day("last_sent_on"),
         recent=recent,
         evidence=top.number("evidence") if "evidence" in top.data else 0.0,
+        sent_point=top.optional_number("sent_point") if "sent_point" in top.data else None,
+        sent_confidence=(
+            top.optional_number("sent_confidence") if "sent_confidence" in top.data else None
+        ),
+        closed_on=top.optional_day("closed_on") if "closed_on" in top.data else None,
     )
 
 

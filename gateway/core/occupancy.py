@@ -19,6 +19,10 @@ Estimate: each signal with a usable daily amount is turned into a head count.
 
 A steady water flow that never rests, not even in the quietest hour of the day, is a leak: it
 is taken off the day's water before counting people (and raises its own alert elsewhere).
+A leak does not always show in the quietest hour (a toilet flapper that seals for an hour
+now and then): while the unit's leak is suspected or open, the shell passes its steady night
+floor (``leak_floor_m3h``, the flow last seen running through every hour) and the larger of
+the two is taken off.
 
 Gas and the elevator are **habit signals** and count one way only. How much a household cooks
 and whether it takes the lift depend on who they are more than on how many: group renters
@@ -83,6 +87,9 @@ class PerCapitaNorms:
     # Water that flows through every hour of the day, the quietest one included, at this rate
     # or more is a leak (or a running toilet), not people: it is taken off before counting.
     water_leak_lph: float = 4.0
+    # A leak seen running through every hour within this many days is still taken off the
+    # water on a day its quietest hour dipped (and while its case is suspected or open).
+    leak_memory_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +110,31 @@ def leak_flow_m3h(usage: DailyUsage, norms: PerCapitaNorms) -> float:
     return quietest
 
 
+def leak_taken_off_m3(
+    usage: DailyUsage, norms: PerCapitaNorms, leak_floor_m3h: float = 0.0
+) -> float:
+    """Water of the day (m3) counted as a leak, not people: the steady flow of the day or the
+    unit's known leak floor, whichever is larger, over 24 hours, at most the day's water."""
+    water = usage.water_m3
+    if not _usable(water):
+        return 0.0
+    # The day's amount is extrapolated to a whole day, so is the leak.
+    return min(water, max(leak_flow_m3h(usage, norms), leak_floor_m3h) * 24.0)
+
+
 def persons_by_signal(
-    usage: DailyUsage, norms: PerCapitaNorms, others: Mapping[str, float] | None = None
+    usage: DailyUsage,
+    norms: PerCapitaNorms,
+    others: Mapping[str, float] | None = None,
+    leak_floor_m3h: float = 0.0,
 ) -> dict[str, float]:
     """Head count implied by each meter with a usable amount that day, plus ``others`` (head
-    counts from locks and elevators, made elsewhere in the core)."""
+    counts from locks and elevators, made elsewhere in the core); ``leak_floor_m3h``: the
+    unit's known leak (see the module's docstring)."""
     persons: dict[str, float] = {}
     water, electricity, gas = usage.water_m3, usage.electricity_kwh, usage.gas_m3
     if _usable(water):
-        # The day's amount is extrapolated to a whole day, so is the leak.
-        people_water = max(0.0, water - leak_flow_m3h(usage, norms) * 24.0)
+        people_water = water - leak_taken_off_m3(usage, norms, leak_floor_m3h)
         persons["water"] = people_water / norms.water_m3_per_person_day
     if _usable(electricity):
         above_base = electricity - norms.electricity_base_kwh_day
@@ -132,10 +154,11 @@ def estimate_occupancy(
     norms: PerCapitaNorms,
     others: Mapping[str, float] | None = None,
     at_least: float = 0.0,
+    leak_floor_m3h: float = 0.0,
 ) -> OccupancyEstimate | None:
     """Weighted head count with a one-sigma interval, or ``None`` when no signal is usable;
     ``at_least`` people are known to be there (a floor for the point and the interval)."""
-    persons = persons_by_signal(usage, norms, others)
+    persons = persons_by_signal(usage, norms, others, leak_floor_m3h)
     if not persons:
         return None
     core = {s: n for s, n in persons.items() if s not in HABIT_SIGNALS} or persons

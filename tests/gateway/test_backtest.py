@@ -14,6 +14,7 @@ import pytest
 
 from gateway.config.detection import load_detection_config
 from gateway.config.gateway_file import load_gateway_config
+from gateway.errors import ConfigError
 from gateway.observations import MeterSample
 from gateway.replay.backtest import run_backtest
 from gateway.replay.trace_reader import TraceError, open_trace
@@ -91,21 +92,62 @@ def replay(trace_dir: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
 
-def test_group_rental_raises_one_alert_after_the_sustain_days(tmp_path: Path) -> None:
+def test_group_rental_raises_one_alert_as_soon_as_the_evidence_is_strong(tmp_path: Path) -> None:
     alerts = replay(write_trace(tmp_path / "trace"))
     raises = [a for a in alerts if a["revision"] == 0]
     assert [(a["unit_id"], a["kind"]) for a in raises] == [("0201", "overcrowding")]
     first = raises[0]
     assert contract_errors("alert", first) == []
     # Over the cap from day 8 (2026-03-09), while the baseline (14 days) is still being learned:
-    # nobody knows the household yet, so the case waits for seven over days or for the baseline,
-    # which completes with day 13 (2026-03-14): six over days by then -> raised as it closes.
-    assert first["window"] == {"from": "2026-03-09", "to": "2026-03-14"}
-    assert first["raised_at"] == "2026-03-15T00:10:00+08:00"
+    # nobody knows the household yet, so each night's support counts 0.6 (the unlearned
+    # weight); nine people in a flat for two are a night at the strongest (4 days' worth),
+    # 2.4 a night: the threshold (4) is reached with the second night, 2026-03-10.
+    assert first["window"] == {"from": "2026-03-09", "to": "2026-03-10"}
+    assert first["raised_at"] == "2026-03-11T00:10:00+08:00"
     assert first["legal_cap"] == 2
     assert 8 <= first["estimated_occupancy"]["point"] <= 10  # type: ignore[index]
     # Later evidence updates the same case, it never opens a second one.
     assert {a["alert_id"] for a in alerts} == {first["alert_id"]}
+
+
+def test_the_older_fixed_waits_remain_one_setting_away(tmp_path: Path) -> None:
+    trace_dir = write_trace(tmp_path / "trace")
+    config_path = tmp_path / "old.toml"
+    config_path.write_text("[decision]\nsequential = false\n", encoding="utf-8")
+    trace = open_trace(trace_dir)
+    out = trace_dir / "alerts.jsonl"
+    with out.open("w", encoding="utf-8") as sink:
+        run_backtest(trace, load_detection_config(config_path, trace.meta.rules), "backtest", sink)
+    alerts = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    first = next(a for a in alerts if a["revision"] == 0)
+    # Seven over days while the baseline is learned, as before sequential evidence.
+    assert first["window"] == {"from": "2026-03-09", "to": "2026-03-14"}
+
+
+def test_the_alert_says_how_sure_it_was_from_the_first_day(tmp_path: Path) -> None:
+    alerts = replay(write_trace(tmp_path / "trace"))
+    first = next(a for a in alerts if a["revision"] == 0)
+    evidence = first["evidence"]
+    assert isinstance(evidence, dict)
+    assert evidence["first_day_confidence"] >= 0.95
+    assert "sure on the first day" in evidence["summary"]
+    assert all("over_cap_confidence" in row["context"] for row in evidence["days"])
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        "strong_from = 0.7",  # under min_confidence
+        "strongest_confidence = 0.9",  # under strong_from
+        "cohort_strong_ratio = 0.5",
+        "revise_min_confidence = 2.0",
+    ],
+)
+def test_sequential_settings_are_validated(tmp_path: Path, decision: str) -> None:
+    config_path = tmp_path / "bad.toml"
+    config_path.write_text(f"[decision]\n{decision}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
+        load_detection_config(config_path)
 
 
 def test_replay_equals_the_live_day_closer_on_the_same_readings(tmp_path: Path) -> None:
@@ -203,6 +245,7 @@ def test_a_leak_raises_a_leak_alert_and_is_never_counted_as_people(tmp_path: Pat
     assert leak["window"]["from"] == "2026-03-06"  # type: ignore[index]
     assert "at least 15 L in every hour" in leak["evidence"]["summary"]  # type: ignore[index]
     assert leak["evidence"]["days"][0]["water_min_lph"] == pytest.approx(15.0)  # type: ignore[index]
+    assert "first_day_confidence" not in leak["evidence"]  # type: ignore[operator]
 
 
 def test_an_electricity_meter_that_stops_while_water_runs_is_a_meter_fault(
