@@ -25,6 +25,7 @@ from gateway.service.daemon import GatewayDaemon, install_stop_signals, record_m
 from gateway.store.gateway_store import GatewayStore
 from gateway.tools.commands import doctor, scan_app
 from gateway.wire.keys import generate_key_pair
+from gateway.wire.provisioning import provision as provision_gateway
 from qunzu_common.logging_setup import LogFormat, configure_logging
 from simclock import SimClock
 
@@ -187,6 +188,29 @@ def keygen(
         err_console.print(f"[red]error[/red] {err}", highlight=False)
         raise typer.Exit(2) from err
     typer.echo(f"wrote {private} and {public}; key id {kid}")
+
+
+@app.command()
+def provision(
+    gateway_id: Annotated[str, typer.Option("--id", help="The gateway id (unique in the city).")],
+    out_dir: Annotated[Path, typer.Option("--dir", help="Where the keys go.")] = Path("keys"),
+    force: Annotated[
+        bool, typer.Option("--force", help="Make a new identity even if one exists.")
+    ] = False,
+) -> None:
+    """Make this gateway's identity: its signing key, TLS key and certificate request (private
+    keys mode 600), and say what to hand to the operator."""
+    try:
+        made = provision_gateway(gateway_id, out_dir, force=force)
+    except ConfigError as err:
+        err_console.print(f"[red]error[/red] {err}", highlight=False)
+        raise typer.Exit(2) from err
+    typer.echo(f"signing key {made.signing_key} (key id {made.key_id}) and TLS key {made.tls_key}")
+    typer.echo(f"hand to the operator: {made.public_key} and {made.csr}")
+    typer.echo(
+        "in gateway.toml: [gateway] key_file, and once the certificate is back,"
+        f" [mqtt] tls_key_file = {str(made.tls_key)!r}, tls_cert_file, tls_ca_file"
+    )
 
 
 @app.command()

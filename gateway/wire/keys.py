@@ -10,6 +10,7 @@ own public keys, which sign its acks, are loaded here too.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -41,17 +42,24 @@ def generate_key_pair(private_path: Path, public_path: Path) -> str:
 
 
 def load_signing_key(path: Path) -> OKPKey:
-    """Load the gateway's private key; a clear :class:`ConfigError` if it is missing or wrong."""
+    """Load the gateway's private key; a clear :class:`ConfigError` if it is missing, wrong, or
+    readable or writable by anyone but its owner (a key others can read signs for them too)."""
     try:
         key = OKPKey.import_key(path.read_bytes())
+        mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError as err:
         raise ConfigError(
-            f"gateway.key_file: {path}: not found (create one with 'gateway keygen')"
+            f"gateway.key_file: {path}: not found (create one with 'gateway provision')"
         ) from err
     except ValueError as err:
         raise ConfigError(f"gateway.key_file: {path}: not an Ed25519 private key") from err
     if key.curve_name != "Ed25519" or not key.is_private:
         raise ConfigError(f"gateway.key_file: {path}: not an Ed25519 private key")
+    if mode & 0o077:
+        raise ConfigError(
+            f"gateway.key_file: {path}: readable or writable by others (mode {mode:o});"
+            " chmod 600 it, and make a new key if it may have been copied"
+        )
     return key
 
 

@@ -179,7 +179,7 @@ def test_an_invalid_configuration_is_the_only_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mode", "verdict"),
     [(0o600, Verdict.PASS), (0o400, Verdict.PASS), (0o640, Verdict.FAIL), (0o644, Verdict.FAIL),
-     (0o620, Verdict.WARN)],
+     (0o620, Verdict.FAIL)],
 )  # fmt: skip
 def test_key_permissions(tmp_path: Path, mode: int, verdict: Verdict) -> None:
     assert check_key_file(make_key(tmp_path, mode)).verdict is verdict
