@@ -12,7 +12,6 @@ Flats are packed, all meters of a flat together, onto converters of at most
 from __future__ import annotations
 
 import random
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -204,7 +203,7 @@ def prefill_store(
     """Write the readings the gateway would have stored from ``day_start`` up to ``until``
     (every ``step_s``), as totals that end at the simulators' start-up totals, so the day close
     works on a whole day. Uses the gateway's own schema (``gateway.store.GatewayStore``)."""
-    from gateway.observations import MeterSample
+    from gateway.observations import ElevatorSample, MeterSample
     from gateway.store.gateway_store import GatewayStore
 
     times = []
@@ -226,23 +225,15 @@ def prefill_store(
             for kind, _ in flat.meters
             for ts in times
         )
-    store.close()
-    lift_rows = [
-        (elevator_id, floor, ts.timestamp(), 1000.0 + (ts.timestamp() - times[0].timestamp()) / 600)
+    store.lifts.add(
+        ElevatorSample(
+            elevator_id, floor, ts, 1000.0 + (ts.timestamp() - times[0].timestamp()) / 600
+        )
         for converter in building.converters
         for elevator_id, _ in converter.lifts
         for floor in range(1, building.floors + 1)
         for ts in times
-    ]
-    conn = sqlite3.connect(store_path, isolation_level=None)
-    try:
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO elevator_stops(elevator_id, floor, ts, stops_total) VALUES(?, ?, ?, ?)",
-            lift_rows,
-        )
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
+    )
+    store.db.give_back_free_pages()  # the WAL checkpointed, as after a night's polling
+    store.close()
     return kept
