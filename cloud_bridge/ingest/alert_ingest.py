@@ -18,7 +18,9 @@ answered like any other.
 A refused message costs one count in :attr:`AlertIngest.refusals` and at most one WARNING line
 a minute (the first of each kind at once), and the loop carries on; it is answered with a
 ``rejected`` ack only when its signature verified, so nobody can make the bridge speak for a
-gateway. A message that
+gateway, and never when only its signing time is outside the window (``stale``, ``future``: a
+send that waited in a broker's queue, a gateway clock not yet set), so the gateway sends it
+again, signed anew, instead of dropping the alert. A message that
 could not be stored is not acknowledged: the gateway keeps it and sends it again. A lost broker
 connection is retried with jittered exponential back-off; each change of state is logged once.
 """
@@ -52,6 +54,9 @@ BACKOFF_MAX_S = 30.0
 # Past this many unprocessed messages aiomqtt drops new ones (with a warning): a flood costs
 # bounded memory, and a dropped genuine alert is not acknowledged, so its gateway sends it again.
 INCOMING_QUEUE_LIMIT = 1000
+# Refusals of one send for its signing time, not of its alert: never acknowledged, so the
+# gateway keeps the alert and its next send, signed anew, is judged on its own time.
+SEND_TIME_REFUSALS = frozenset({"stale", "future"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +167,8 @@ class AlertIngest:
         )
         if isinstance(verdict, RejectedMessage):
             self.refusals.refused(verdict.kind, f"on {topic}: {verdict.reason}")
+            if verdict.kind in SEND_TIME_REFUSALS:
+                return None
             return self._ack(
                 verdict.gateway_id, verdict.alert_id, verdict.seq, "rejected", None, verdict.reason
             )

@@ -265,7 +265,7 @@ class GatewayDaemon:
                 "closing %s failed on a full disk (%s); making room and retrying", day, err
             )
             await asyncio.to_thread(self.budget.release_reserve)
-            await asyncio.to_thread(self.budget.enforce)
+            await asyncio.to_thread(self.budget.make_room)
             return await asyncio.to_thread(self.day_closer.close_day, day, now)
 
     async def _telemetry_lost(self, count: int, err: StoreFull) -> None:
@@ -273,8 +273,8 @@ class GatewayDaemon:
         if self._telemetry_dropped == 0:
             log.error("store full, telemetry dropped until there is room again: %s", err)
         self._telemetry_dropped += count
-        if await asyncio.to_thread(self.budget.release_reserve):
-            await asyncio.to_thread(self.budget.enforce)
+        await asyncio.to_thread(self.budget.release_reserve)
+        await asyncio.to_thread(self.budget.make_room)
 
     async def _budget_loop(self) -> None:
         """Keep the store within its disk budget, and the full-disk reserve in place."""

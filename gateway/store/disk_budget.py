@@ -46,12 +46,14 @@ class DiskBudget:
         self.reserve_bytes = reserve_bytes
         self.reserve_path = Path(f"{store.path}.reserve")
 
-    def enforce(self) -> BudgetCheck:
-        """Evict telemetry until the store fits its budget (or nothing evictable is left)."""
+    def enforce(self, max_bytes: int | None = None) -> BudgetCheck:
+        """Evict telemetry until the store fits its budget, or ``max_bytes`` when given (or
+        nothing evictable is left)."""
+        limit = self.max_bytes if max_bytes is None else max_bytes
         used = self._store.db.used_bytes()
         evicted = 0
         for _ in range(MAX_SLICES):
-            if used <= self.max_bytes:
+            if used <= limit:
                 break
             removed = self._evict_slice()
             if removed == 0:
@@ -67,6 +69,11 @@ class DiskBudget:
         if evicted:
             log.info("disk budget: evicted %d telemetry rows, store now %d bytes", evicted, used)
         return BudgetCheck(used, evicted)
+
+    def make_room(self) -> BudgetCheck:
+        """On a full disk, within the budget or not: evict the oldest tenth of the store's
+        telemetry, so new readings and the day's close find pages to write to."""
+        return self.enforce(min(self.max_bytes, self._store.db.used_bytes() * 9 // 10))
 
     def _evict_slice(self) -> int:
         """Delete a slice of the oldest telemetry (history first), then empty the write-ahead
