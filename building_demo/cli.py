@@ -19,6 +19,7 @@ from types import FrameType
 from rich.console import Console
 
 from building_demo.brokers import BROKERS, broker_command
+from building_demo.demo_accounts import create_demo_accounts
 from building_demo.processes import (
     DemoError,
     ProcessGroup,
@@ -127,18 +128,21 @@ def _run(
     group.wait_for_line(sim, "READY", 30)
     console.print(f"  simulated meters (Modbus TCP) on 127.0.0.1:{modbus_port}")
 
+    accounts = create_demo_accounts(bin_dir, files.bridge, files.street_office)
     group.start(
         "cloud-bridge",
         [str(bin_dir / "cloud-bridge"), "run", str(files.bridge), *clock_args],
         files.workdir,
     )
     deadline = time.monotonic() + 30
-    while fetch_tickets(args.http_port) is None:
+    while fetch_tickets(args.http_port, accounts.watch_token) is None:
         group.check_alive()
         if time.monotonic() > deadline:
             raise DemoError("the cloud bridge's HTTP API did not answer within 30 s")
         time.sleep(0.2)
     console.print(f"  cloud bridge, web UI at [bold]http://127.0.0.1:{args.http_port}/[/bold]")
+    for name, role, password in accounts.logins:
+        console.print(f"    sign in as {role} [bold]{name}[/bold], password {password}")
 
     watcher = WireWatcher("127.0.0.1", mqtt_port, "bldg/v1")
     group.start(
@@ -151,7 +155,7 @@ def _run(
             " rental; watch for the alert and the ticket"
             + ("" if args.until_tickets else " (Ctrl-C stops everything)")
         )
-    return watcher, _watch(args, console, group, watcher, clock)
+    return watcher, _watch(args, console, group, watcher, clock, accounts.watch_token)
 
 
 def _watch(
@@ -160,6 +164,7 @@ def _watch(
     group: ProcessGroup,
     watcher: WireWatcher,
     clock: SimClock,
+    token: str,
 ) -> int:
     started = time.monotonic()
     seen_tickets: set[int] = set()
@@ -173,7 +178,7 @@ def _watch(
             _say(console, now, event.text, style)
         if time.monotonic() >= next_ticket_poll:
             next_ticket_poll = time.monotonic() + 1.0
-            tickets = fetch_tickets(args.http_port) or []
+            tickets = fetch_tickets(args.http_port, token) or []
             for ticket in tickets:
                 if ticket["id"] not in seen_tickets:
                     seen_tickets.add(ticket["id"])

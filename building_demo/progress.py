@@ -107,11 +107,14 @@ class WireWatcher:
         self._client.disconnect()
 
 
-def fetch_tickets(http_port: int) -> list[dict[str, Any]] | None:
-    """The bridge's tickets, or None while its API is not answering."""
+def fetch_tickets(http_port: int, token: str = "") -> list[dict[str, Any]] | None:
+    """The bridge's tickets (as the API token's account sees them), or None while its API is
+    not answering."""
     url = f"http://127.0.0.1:{http_port}/api/v1/tickets"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2) as response:
             return list(json.loads(response.read()))
     except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
         return None

@@ -29,6 +29,7 @@ class DemoFiles:
     bridge: Path
     gateway_id: str
     group_rental_units: tuple[str, ...]
+    street_office: str  # the demo gateway's (its tickets go there)
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -82,9 +83,11 @@ def prepare_workspace(
     bridge["bridge"]["database_url"] = "sqlite:///tickets.sqlite"
     bridge.setdefault("mqtt", {}).update({"host": "127.0.0.1", "port": mqtt_port})
     bridge.setdefault("http", {}).update({"enabled": True, "host": "127.0.0.1", "port": http_port})
+    office = bridge["street_offices"][0]["id"]
     for entry in bridge.get("gateways", []):
         if entry["id"] == gateway_id:
             entry["public_key_files"] = [f"keys/{gateway_id}.pub.pem"]
+            office = entry["street_office"]
 
     return DemoFiles(
         workdir=workdir,
@@ -93,4 +96,5 @@ def prepare_workspace(
         bridge=_write(workdir / "bridge.toml", bridge),
         gateway_id=gateway_id,
         group_rental_units=group_rentals,
+        street_office=office,
     )

@@ -1,4 +1,5 @@
-"""``cloud-bridge``: the cloud bridge's command line (run, check-config, tickets, db, ca)."""
+"""``cloud-bridge``: the cloud bridge's command line (run, check-config, tickets, db, ca; users,
+tokens, gateways and audit in :mod:`cloud_bridge.accounts_cli`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cloud_bridge import accounts_cli
 from cloud_bridge.auth import mqtt_ca
 from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.errors import BridgeError, ConfigError
@@ -38,6 +40,10 @@ ca_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(ca_app, name="ca")
+app.add_typer(accounts_cli.users_app, name="users")
+app.add_typer(accounts_cli.tokens_app, name="tokens")
+app.add_typer(accounts_cli.gateways_app, name="gateways")
+app.command("audit")(accounts_cli.audit)
 # soft_wrap: an error line stays one line, whatever the terminal width, so it can be grepped.
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 

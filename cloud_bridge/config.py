@@ -78,6 +78,34 @@ class HttpSection(_Frozen):
 class StreetOffice(_Frozen):
     id: Identifier
     name: str = Field(min_length=1)
+    district: Identifier | None = Field(
+        default=None, description="the district the office belongs to (district-scoped accounts)"
+    )
+
+
+class AuthSection(_Frozen):
+    """Sessions, login lockout and the gateway registry's cache (docs/security.md)."""
+
+    session_idle_timeout_s: float = Field(default=30 * 60.0, ge=60)
+    session_absolute_timeout_s: float = Field(default=12 * 3600.0, ge=300)
+    always_secure_cookies: bool = Field(
+        default=False,
+        description="mark cookies Secure even on plain http (set it behind a TLS proxy)",
+    )
+    max_login_failures: int = Field(default=5, ge=1, le=100)
+    lockout_base_s: float = Field(default=60.0, gt=0)
+    lockout_max_s: float = Field(default=3600.0, gt=0)
+    gateway_registry_cache_s: float = Field(
+        default=5.0, ge=0, le=300, description="how soon other instances see a revocation"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AuthSection:
+        if self.session_idle_timeout_s > self.session_absolute_timeout_s:
+            raise ValueError(
+                "auth.session_idle_timeout_s: must not exceed session_absolute_timeout_s"
+            )
+        return self
 
 
 class GatewayEntry(_Frozen):
@@ -94,6 +122,7 @@ class BridgeConfig(_Frozen):
     bridge: BridgeSection = BridgeSection()
     mqtt: MqttSection = MqttSection()
     http: HttpSection = HttpSection()
+    auth: AuthSection = AuthSection()
     street_offices: tuple[StreetOffice, ...] = Field(min_length=1)
     gateways: tuple[GatewayEntry, ...] = ()
 
@@ -159,6 +188,11 @@ class BridgeConfig(_Frozen):
 
     def topic(self, gateway_id: str, leaf: str) -> str:
         return f"{self.mqtt.topic_prefix}/{gateway_id}/{leaf}"
+
+    @property
+    def district_of(self) -> MappingProxyType[str, str | None]:
+        """Every street office's district (None: in no district), by office id."""
+        return MappingProxyType({o.id: o.district for o in self.street_offices})
 
     def office_name(self, office_id: str) -> str:
         return next((o.name for o in self.street_offices if o.id == office_id), office_id)

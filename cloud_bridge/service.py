@@ -19,6 +19,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from cloud_bridge.auth.gateway_registry import DbGatewayRegistry
+from cloud_bridge.auth.stores import gateways_store
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import BridgeError
 from cloud_bridge.ingest.alert_ingest import AlertIngest
@@ -60,6 +62,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bootstrap_gateway_registry(
+    config: BridgeConfig, db: TicketsDB, clock: SimClock
+) -> DbGatewayRegistry:
+    """Import the configuration file's gateways that the database lacks (the database wins for
+    the others), and the database-backed registry the ingest verifies against."""
+    store = gateways_store(db)
+    addresses = {g.id: g.address for g in config.gateways}
+    store.import_bootstrap(
+        {gid: (known, addresses.get(gid)) for gid, known in config.registry.items()}, clock.now()
+    )
+    return DbGatewayRegistry(store, clock.now, ttl_s=config.auth.gateway_registry_cache_s)
+
+
 async def run_bridge(
     config: BridgeConfig, clock: SimClock, stop: asyncio.Event, *, db: TicketsDB | None = None
 ) -> None:
@@ -70,11 +85,18 @@ async def run_bridge(
     sockets: list[socket.socket] = []
     try:
         await asyncio.to_thread(db.migrate)
-        ingest = AlertIngest(config, db, clock)
+        registry = await asyncio.to_thread(bootstrap_gateway_registry, config, db, clock)
+        ingest = AlertIngest(config, db, clock, registry=registry)
         server = None
         if config.http.enabled:
             sockets.append(listening_socket(config.http.host, config.http.port))
-            app = create_app(db, config, clock=clock, mqtt_connected=lambda: ingest.connected)
+            app = create_app(
+                db,
+                config,
+                clock=clock,
+                mqtt_connected=lambda: ingest.connected,
+                registry=registry,
+            )
             server = _EmbeddedServer(
                 uvicorn.Config(
                     app,
@@ -88,7 +110,7 @@ async def run_bridge(
         log.info(
             "cloud bridge %s: gateways: %d, street offices: %d, database %s%s",
             config.bridge.instance,
-            len(config.gateways),
+            len(registry),
             len(config.street_offices),
             db.safe_url,
             f", HTTP on http://{config.http.host}:{config.http.port}/" if server else "",

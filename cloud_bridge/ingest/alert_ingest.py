@@ -40,7 +40,7 @@ import aiomqtt
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.errors import StorageError
 from cloud_bridge.ingest.contract import contract_errors
-from cloud_bridge.ingest.verification import RejectedMessage, verify_alert
+from cloud_bridge.ingest.verification import GatewayRegistry, RejectedMessage, verify_alert
 from cloud_bridge.store.tickets_db import TicketsDB
 from qunzu_common.mqtt_session import persistent_session
 from qunzu_common.mqtt_tls import tls_params
@@ -71,8 +71,20 @@ class Ack:
 
 
 class AlertIngest:
-    def __init__(self, config: BridgeConfig, db: TicketsDB, clock: SimClock) -> None:
+    """``registry``: the gateways and keys to verify against; the configuration file's when
+    omitted (the bridge passes the database-backed
+    :class:`~cloud_bridge.auth.gateway_registry.DbGatewayRegistry`)."""
+
+    def __init__(
+        self,
+        config: BridgeConfig,
+        db: TicketsDB,
+        clock: SimClock,
+        *,
+        registry: GatewayRegistry | None = None,
+    ) -> None:
         self._config = config
+        self._registry = config.registry if registry is None else registry
         self._db = db
         self._clock = clock
         self._subscribed = asyncio.Event()
@@ -162,9 +174,7 @@ class AlertIngest:
     async def process(self, topic: str, payload: bytes) -> Ack | None:
         """Verify and record one message; the ack to publish, if any."""
         now = self._clock.now()
-        verdict = verify_alert(
-            topic, payload, self._config.registry, now.timestamp(), self._config.limits
-        )
+        verdict = verify_alert(topic, payload, self._registry, now.timestamp(), self._config.limits)
         if isinstance(verdict, RejectedMessage):
             self.refusals.refused(verdict.kind, f"on {topic}: {verdict.reason}")
             if verdict.kind in SEND_TIME_REFUSALS:
@@ -172,7 +182,11 @@ class AlertIngest:
             return self._ack(
                 verdict.gateway_id, verdict.alert_id, verdict.seq, "rejected", None, verdict.reason
             )
-        office = self._config.registry[verdict.gateway_id].street_office
+        known = self._registry.get(verdict.gateway_id)
+        if known is None:  # removed between the check and now (a cache refresh)
+            self.refusals.refused("unknown gateway", f"on {topic}: gateway no longer registered")
+            return None
+        office = known.street_office
         try:
             outcome = await asyncio.to_thread(self._db.record_alert, verdict, office, now)
         except StorageError as err:

@@ -4,6 +4,11 @@
   evidence (JSON); a partial unique index allows one *open* ticket per
   ``(gateway_id, unit_id, kind)``;
 - ``ticket_events``: every step of a ticket's life (who, when, from which state to which);
+- ``accounts``, ``sessions``, ``api_tokens``, ``login_throttle``: who may use the HTTP API and
+  UI (revision 3; :mod:`cloud_bridge.auth.accounts_db`); sessions and tokens are kept as SHA-256
+  digests only;
+- ``gateways``, ``gateway_keys``, ``audit_log``: the gateway registry and every change made to it
+  or to the accounts (revision 3; :mod:`cloud_bridge.auth.gateways_db`);
 - ``alerts_received``: every signed alert received, unique per sequence ``(gateway_id, boot_id,
   boot_epoch, counter)``, with a hash of its alert body (a re-send is signed again, so only the
   body tells a re-send from another alert) and the token itself so anyone can verify it again.
@@ -38,7 +43,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UtcDateTime", "alerts_received", "metadata", "ticket_events", "tickets"]
+__all__ = [
+    "UtcDateTime",
+    "accounts",
+    "alerts_received",
+    "api_tokens",
+    "audit_log",
+    "gateway_keys",
+    "gateways",
+    "login_throttle",
+    "metadata",
+    "sessions",
+    "ticket_events",
+    "tickets",
+]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -131,3 +149,88 @@ alerts_received = Table(
         "gateway_id", "boot_id", "boot_epoch", "counter", name="alerts_received_one_per_seq"
     ),
 )
+
+# -- revision 3: accounts, sessions, API tokens, the gateway registry, the audit log -----------
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    # At most one of the two is set; neither: city-wide (admins only).
+    Column("street_office", String(64)),
+    Column("district", String(64)),
+    # argon2id (PHC string); NULL: no password (an api_client signs in with tokens only).
+    Column("password_hash", Text),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The token's public beginning (``qzw_<prefix>``): shown in lists, never enough to use it.
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("label", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    # "account:<name>" or "address:<client address>"
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("street_office", String(64), nullable=False),
+    Column("address", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+gateway_keys = Table(
+    "gateway_keys",
+    metadata,
+    Column("gateway_id", ForeignKey("gateways.id"), primary_key=True),
+    Column("kid", String(64), primary_key=True),  # RFC 7638 thumbprint
+    Column("public_key_pem", Text, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("not_after", UtcDateTime),  # NULL: no end (until rotated or revoked)
+    Column("revoked_at", UtcDateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("before", Text),  # JSON, NULL when the subject did not exist
+    Column("after", Text),  # JSON, NULL when the subject was removed
+)
+Index("audit_log_by_subject", audit_log.c.subject, audit_log.c.at)

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.engine import Connection, Row, make_url
+from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.exc import IntegrityError
 
 from cloud_bridge import ticket_states
@@ -69,6 +70,11 @@ class TicketsDB:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, shared by the other stores of this database (accounts, gateways)."""
+        return self._engine
 
     def migrate(self) -> MigrationResult:
         """Bring the schema to the newest revision (:mod:`~cloud_bridge.store.migrations_runner`):
@@ -114,11 +120,19 @@ class TicketsDB:
         raise StorageError(f"could not record {alert.alert_id}: concurrent writers kept winning")
 
     def list_tickets(
-        self, *, street_office: str | None = None, open_only: bool = False
+        self,
+        *,
+        street_office: str | None = None,
+        open_only: bool = False,
+        within_offices: Collection[str] | None = None,
     ) -> list[Ticket]:
+        """The tickets, oldest first: of ``street_office`` only, and (``within_offices`` not
+        None) only those routed to one of those offices (a caller's scope)."""
         query = select(tickets).order_by(tickets.c.id)
         if street_office is not None:
             query = query.where(tickets.c.street_office == street_office)
+        if within_offices is not None:
+            query = query.where(tickets.c.street_office.in_(list(within_offices)))
         if open_only:
             query = query.where(tickets.c.is_open.is_(True))
         with self._transaction(write=False) as conn:

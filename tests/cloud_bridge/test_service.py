@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiomqtt
@@ -17,9 +18,12 @@ import httpx
 import pytest
 
 from building_demo.processes import free_port
-from cloud_bridge.config import load_bridge_config
+from cloud_bridge.auth.stores import accounts_store
+from cloud_bridge.cases.roles import Role
+from cloud_bridge.config import BridgeConfig, load_bridge_config
 from cloud_bridge.errors import BridgeError
 from cloud_bridge.service import listening_socket, run_bridge
+from cloud_bridge.store.tickets_db import TicketsDB
 from simclock import SimClock
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, write_bridge_config
 from tests.conftest import RunningBroker, wait_until
@@ -39,10 +43,12 @@ async def test_bridge_serves_tickets_from_alerts_and_stops_cleanly(
         )
     )
     clock = SimClock.from_args("2026-03-04T05:33:20+00:00", time.time(), 1.0)
+    token = _reader_token(config)
     stop = asyncio.Event()
     bridge = asyncio.create_task(run_bridge(config, clock, stop), name="bridge")
     base = f"http://127.0.0.1:{http_port}"
-    async with httpx.AsyncClient(base_url=base) as http:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers) as http:
         async with asyncio.timeout(10):
             while True:
                 try:
@@ -135,3 +141,19 @@ def test_tickets_command_reads_the_database(tmp_path: Path, gateway: FakeGateway
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def _reader_token(config: BridgeConfig) -> str:
+    """An API token of a read-only city platform of the test's street office."""
+    db = TicketsDB(config.bridge.database_url)
+    try:
+        db.migrate()
+        accounts = accounts_store(config, db)
+        now = datetime.now(UTC)
+        accounts.add_account(
+            "city", Role.API_CLIENT, password=None, street_office="linfen-road",
+            district_of=config.district_of, by="test", now=now,
+        )  # fmt: skip
+        return accounts.create_token("city", "test", by="test", now=now)
+    finally:
+        db.close()

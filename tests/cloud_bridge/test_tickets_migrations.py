@@ -38,7 +38,7 @@ from cloud_bridge.store.tickets_db import TicketsDB
 from tests.cloud_bridge import schema_before_migrations as before
 from tests.cloud_bridge.signed_alerts import NOW, FakeGateway, alert_body, write_bridge_config
 
-HEAD = "0002_boot_id"
+HEAD = "0003_accounts"
 T0 = datetime(2026, 3, 4, 0, 10, tzinfo=UTC)
 pytestmark = pytest.mark.timeout(120)
 
