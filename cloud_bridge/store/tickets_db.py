@@ -56,6 +56,7 @@ from cloud_bridge.ticket_states import TicketEvent, TicketState
 log = logging.getLogger(__name__)
 
 RACE_ATTEMPTS = 3
+MIGRATE_ATTEMPTS = 3
 SCHEMA_LOCK_KEY = 0x71756E7A75  # any constant shared by every bridge: serialises migrate
 
 
@@ -82,14 +83,25 @@ class TicketsDB:
         Safe on every start, from several bridges at once: one transaction, which on PostgreSQL
         first takes an advisory lock (the one bridges before migrations took around
         ``create_all``) and on SQLite the write lock, so concurrent upgrades run one by one and
-        the later ones find nothing to do."""
-        with self._transaction(write=True) as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-            result = migrations_runner.upgrade(conn)
+        the later ones find nothing to do. On SQLite a bridge that waited out the busy timeout
+        behind the others' upgrades tries again, a bounded number of times."""
+        for attempt in range(1, MIGRATE_ATTEMPTS + 1):
+            try:
+                result = self._migrate_once()
+                break
+            except StorageError as err:
+                if "database is locked" not in str(err) or attempt == MIGRATE_ATTEMPTS:
+                    raise
+                log.info("tickets database busy with another bridge's upgrade; waiting")
         if result.changed:
             log.info("tickets database %s: %s", self.safe_url, result.describe())
         return result
+
+    def _migrate_once(self) -> MigrationResult:
+        with self._transaction(write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            return migrations_runner.upgrade(conn)
 
     def create_schema(self) -> None:
         """The name of :meth:`migrate` before migrations existed."""

@@ -203,6 +203,7 @@ class Chain:
     store_section: dict[str, Any] = field(default_factory=dict)
     poll_interval_s: int = 900
     with_building: bool = True
+    gateway_mqtt_port: int | None = None  # reach the broker through this port (a flaky link)
     clock: SimClock = field(init=False)
     broker: Broker = field(init=False)
     gateway: Proc | None = field(init=False, default=None)
@@ -245,7 +246,12 @@ class Chain:
             {"id": GATEWAY_ID, "key_file": str(self.key_file), "store_path": str(self.store_path)}
         )
         config["mqtt"].update(
-            {"port": self.mqtt_port, "resend_after_s": 2.0, "resend_max_s": 8.0, "keepalive_s": 5}
+            {
+                "port": self.gateway_mqtt_port or self.mqtt_port,
+                "resend_after_s": 2.0,
+                "resend_max_s": 8.0,
+                "keepalive_s": 5,
+            }
         )
         config["polling"]["interval_s"] = self.poll_interval_s
         config["store"] = {"budget_check_s": 1.0, **self.store_section}
