@@ -125,12 +125,14 @@ def load_both(raw: bytes) -> None:
 @settings(max_examples=300)
 @given(st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-8", "replace")))
 def test_arbitrary_files(raw: bytes) -> None:
+    # Fails when a loader raises anything but its package's ConfigError.
     load_both(raw)
 
 
 @settings(max_examples=250)
 @given(where=st.sampled_from(GATEWAY_KEYS), value=toml_values)
 def test_gateway_file_with_one_value_replaced(where: tuple[str, str], value: str) -> None:
+    # Fails when the loader raises anything but ConfigError.
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "gateway.toml"
         path.write_text(replaced(GATEWAY, *where, value), encoding="utf-8")
@@ -141,6 +143,7 @@ def test_gateway_file_with_one_value_replaced(where: tuple[str, str], value: str
 @settings(max_examples=250)
 @given(where=st.sampled_from(BRIDGE_KEYS), value=toml_values)
 def test_bridge_file_with_one_value_replaced(where: tuple[str, str], value: str) -> None:
+    # Fails when the loader raises anything but ConfigError.
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "gw-1.pub.pem").write_bytes(PUBLIC_KEY)
         path = Path(scratch) / "bridge.toml"

@@ -75,6 +75,7 @@ def read_everything(directory: Path, lenient: bool) -> None:
     lenient=st.booleans(),
 )
 def test_any_file_content(name: str, content: bytes, keep_header: bool, lenient: bool) -> None:
+    # Fails when reading raises anything but TraceError (read_everything checks the rows).
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         for file, valid in VALID.items():

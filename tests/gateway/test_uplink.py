@@ -192,6 +192,7 @@ async def test_broker_starting_late_is_reached_by_backoff(tmp_path: Path) -> Non
         broker = await asyncio.to_thread(start_mosquitto, broker_dir, port)
         try:
             cloud = group.create_task(ack_everything(port, received))
+            # Fails (TimeoutError) unless the back-off reaches the late broker and the ack lands.
             await wait_for(lambda: store.outbox.rows()[0]["ack_status"] == "accepted", within_s=20)
         finally:
             # Both clients end their sessions (DISCONNECT, inside their `async with`) before the
